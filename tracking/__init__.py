@@ -1,0 +1,1 @@
+"""Silkway's tracking domain: statuses, tracking numbers, events, parcels and their storage."""

@@ -1,0 +1,144 @@
+"""Canonical scan events: the plain data that every carrier adapter produces and ingestion stores."""
+
+from __future__ import annotations
+
+import hashlib
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from tracking.statuses import Status
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where a scan happened, as the carrier said it; place_id names a node of the network if known."""
+
+    name: str | None = None
+    country: str | None = None
+    postcode: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+    place_id: str | None = None
+
+    def key(self) -> str:
+        """A stable identity for deduplicating locations: place id, else country + postcode + name."""
+        if self.place_id:
+            return f"place:{self.place_id}"
+        name = normalize_text(self.name or "")
+        return f"{(self.country or '').upper()}|{self.postcode or ''}|{name}"
+
+    def is_empty(self) -> bool:
+        """True when the carrier said nothing about where the scan happened."""
+        return not (self.name or self.country or self.postcode or self.place_id)
+
+
+@dataclass(frozen=True, slots=True)
+class ScanEvent:
+    """One carrier scan in canonical form; occurred_at is timezone-aware and keeps its original offset."""
+
+    tracking_number: str
+    status: Status
+    substatus: str
+    occurred_at: datetime
+    carrier: str
+    location: Location = field(default_factory=Location)
+    description: str = ""
+    raw_code: str | None = None
+    # Other numbers the carrier says belong to the same parcel (a hand-over to the next leg).
+    linked_numbers: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.occurred_at.tzinfo is None or self.occurred_at.utcoffset() is None:
+            raise ValueError("occurred_at must carry a UTC offset")
+
+    @property
+    def occurred_at_utc(self) -> datetime:
+        """The instant in UTC."""
+        return self.occurred_at.astimezone(UTC)
+
+    @property
+    def utc_offset_minutes(self) -> int:
+        """The offset the carrier reported the local time in, in minutes east of UTC."""
+        offset = self.occurred_at.utcoffset()
+        assert offset is not None
+        return int(offset.total_seconds() // 60)
+
+    def fingerprint(self) -> str:
+        """The event's identity within a parcel: what happened, when (to the minute) and where.
+
+        The wording (description) and the raw code are left out on purpose: a carrier that re-sends
+        the same scan with a reworded text, or an aggregator relaying it, must not create a second
+        event. Seconds are dropped because feeds round differently (Cainiao keeps seconds, Russian
+        Post's batch API does not).
+        """
+        instant = self.occurred_at_utc.strftime("%Y-%m-%dT%H:%M")
+        where = self.location.key()
+        text = f"{self.status.value}/{self.substatus}|{instant}|{where}"
+        return hashlib.sha1(text.encode("utf-8")).hexdigest()[:20]
+
+
+@dataclass(frozen=True, slots=True)
+class ItemError:
+    """Why one item of a payload was rejected; index is its position in the payload."""
+
+    index: int
+    error: str
+    field: str | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        """The JSON shape used in API answers."""
+        out: dict[str, object] = {"index": self.index, "error": self.error}
+        if self.field:
+            out["field"] = self.field
+        return out
+
+
+@dataclass(slots=True)
+class ParseResult:
+    """What an adapter made of a payload: canonical events, and errors for the items it could not use.
+
+    ``indexes`` gives, for each event, the payload item it came from, so that errors found later
+    (at ingestion) can point at the right item. ``unmapped`` counts raw codes the adapter had no
+    mapping for (they still produce events with a generic status).
+    """
+
+    events: list[ScanEvent] = field(default_factory=list)
+    errors: list[ItemError] = field(default_factory=list)
+    indexes: list[int] = field(default_factory=list)
+    unmapped: dict[str, int] = field(default_factory=dict)
+    ignored: int = 0
+
+    def add(self, event: ScanEvent, index: int) -> None:
+        """Record one event parsed from payload item ``index``."""
+        self.events.append(event)
+        self.indexes.append(index)
+
+    def reject(self, index: int, error: str, field_name: str | None = None) -> None:
+        """Record that payload item ``index`` could not be used."""
+        self.errors.append(ItemError(index, error, field_name))
+
+    def note_unmapped(self, code: str) -> None:
+        """Count a raw carrier code that has no mapping yet."""
+        self.unmapped[code] = self.unmapped.get(code, 0) + 1
+
+
+class PayloadError(ValueError):
+    """The payload as a whole cannot be read (not JSON, not XML, wrong shape)."""
+
+
+def normalize_text(text: str) -> str:
+    """Casefold, strip accents' composition differences and collapse white space."""
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+def normalize_number(number: str) -> str:
+    """A tracking number as stored: upper case, without spaces or dashes."""
+    return "".join(ch for ch in number.upper() if ch not in " -\t")
+
+
+def as_utc(moment: datetime) -> datetime:
+    """Return ``moment`` in UTC, treating a naive datetime as already UTC (how SQLite returns it)."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
