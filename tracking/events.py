@@ -75,7 +75,7 @@ class ScanEvent:
         instant = self.occurred_at_utc.strftime("%Y-%m-%dT%H:%M")
         where = self.location.key()
         text = f"{self.status.value}/{self.substatus}|{instant}|{where}"
-        return hashlib.sha1(text.encode("utf-8")).hexdigest()[:20]
+        return hashlib.blake2b(text.encode("utf-8"), digest_size=10).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
