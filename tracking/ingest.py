@@ -1,0 +1,380 @@
+"""The ingestion service: canonical events in, parcels and timelines out. Pure Python over a Session.
+
+One call takes a batch of events from one carrier and, inside the caller's transaction (this module
+only flushes; the caller commits once):
+- checks each event once more (per-item errors, e.g. a scan stamped in the future);
+- links every number an event mentions (its own and ``linked_numbers``) to one parcel, creating the
+  parcel, adding identifiers, or merging two parcels that turn out to be the same;
+- resolves locations to network places through the ``resolve`` function it is given;
+- stores each event once: the identity is ``(parcel, fingerprint)`` (what happened, when to the minute,
+  where), so a re-sent or reworded scan is a duplicate, and a unique constraint backs this up;
+- moves each touched parcel's status forward by event time (tracking.timeline).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from tracking import models
+from tracking.events import ItemError, Location, ScanEvent, as_utc
+from tracking.statuses import Status
+from tracking.timeline import StatusState, apply, derive
+from tracking.types import utcnow
+
+PlaceResolver = Callable[[Location], Location]
+CHUNK = 2000
+MAX_FUTURE = timedelta(hours=24)
+
+
+@dataclass(frozen=True, slots=True)
+class CarrierRef:
+    """The carrier a batch comes from."""
+
+    id: int
+    code: str
+
+
+@dataclass(slots=True)
+class StatusChange:
+    """A parcel whose derived status changed in this batch (for notifications)."""
+
+    parcel_id: int
+    old: StatusState
+    new: StatusState
+
+
+@dataclass(slots=True)
+class IngestReport:
+    """What a batch did: counts, per-item errors and the parcels it touched."""
+
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: list[ItemError] = field(default_factory=list)
+    parcel_ids: set[int] = field(default_factory=set)
+    changes: list[StatusChange] = field(default_factory=list)
+
+
+def check_event(event: ScanEvent, now: datetime) -> str | None:
+    """Why an otherwise well-formed event cannot be accepted, or None."""
+    if event.occurred_at_utc > now + MAX_FUTURE:
+        return "occurred_at is more than 24 hours in the future"
+    return None
+
+
+def ingest(
+    session: Session,
+    carrier: CarrierRef,
+    events: Sequence[ScanEvent],
+    *,
+    indexes: Sequence[int] | None = None,
+    raw_payload_id: int | None = None,
+    resolve: PlaceResolver | None = None,
+    now: datetime | None = None,
+) -> IngestReport:
+    """Store a batch of canonical events; only flushes, the caller commits."""
+    now = now or utcnow()
+    report = IngestReport()
+    positions = list(indexes) if indexes is not None else list(range(len(events)))
+    good: list[ScanEvent] = []
+    for event, index in zip(events, positions, strict=True):
+        problem = check_event(event, now)
+        if problem:
+            report.rejected.append(ItemError(index, problem, "occurred_at"))
+        else:
+            good.append(event)
+    if not good:
+        return report
+    good = _resolve_locations(good, resolve)
+    parcel_of, merged = _link_parcels(session, carrier, good)
+    location_ids = _location_ids(session, [e.location for e in good])
+    rows = _new_event_rows(session, carrier, good, parcel_of, location_ids, raw_payload_id, now)
+    report.duplicates = len(good) - len(rows)
+    report.accepted = len(rows)
+    if rows:
+        session.execute(_insert_ignoring_duplicates(session, models.ScanEvent.__table__), rows)
+    report.parcel_ids = {parcel_of[e.tracking_number] for e in good}
+    report.changes = _advance_statuses(session, rows, merged)
+    return report
+
+
+def _resolve_locations(events: list[ScanEvent], resolve: PlaceResolver | None) -> list[ScanEvent]:
+    if resolve is None:
+        return events
+    cache: dict[Location, Location] = {}
+    out = []
+    for event in events:
+        if event.location.is_empty() or event.location.place_id:
+            out.append(event)
+            continue
+        resolved = cache.get(event.location)
+        if resolved is None:
+            resolved = cache[event.location] = resolve(event.location)
+        out.append(dataclasses.replace(event, location=resolved))
+    return out
+
+
+def _chunks(items: Sequence[str] | Sequence[int], size: int = CHUNK) -> Iterator[list]:  # type: ignore[type-arg]
+    for start in range(0, len(items), size):
+        yield list(items[start : start + size])
+
+
+def _link_parcels(
+    session: Session, carrier: CarrierRef, events: list[ScanEvent]
+) -> tuple[dict[str, int], set[int]]:
+    """Map every number in the batch to its parcel id; also return the parcels that absorbed others."""
+    groups = _UnionFind()
+    for event in events:
+        groups.add(event.tracking_number)
+        for other in event.linked_numbers:
+            groups.union(event.tracking_number, other)
+    numbers = sorted(groups.parent)
+    existing: dict[str, int] = {}
+    for chunk in _chunks(numbers):
+        query = select(models.Identifier.number, models.Identifier.parcel_id).where(
+            models.Identifier.number.in_(chunk)
+        )
+        existing.update(dict(session.execute(query).tuples()))
+
+    members: dict[str, list[str]] = {}
+    for number in numbers:
+        members.setdefault(groups.find(number), []).append(number)
+    parcel_of: dict[str, int] = {}
+    merged: set[int] = set()
+    without_parcel: list[list[str]] = []
+    for group in members.values():
+        found = sorted({existing[n] for n in group if n in existing})
+        if not found:
+            without_parcel.append(group)
+            continue
+        target = found[0]
+        if len(found) > 1:
+            _merge_parcels(session, target, found[1:])
+            merged.add(target)
+        for number in group:
+            parcel_of[number] = target
+    if without_parcel:
+        stamp = utcnow()
+        created = session.execute(
+            insert(models.Parcel).returning(models.Parcel.id, sort_by_parameter_order=True),
+            [{"created_at": stamp, "updated_at": stamp} for _ in without_parcel],
+        ).scalars()
+        for group, parcel_id in zip(without_parcel, created, strict=True):
+            for number in group:
+                parcel_of[number] = parcel_id
+    own_numbers = {e.tracking_number for e in events}
+    fresh = [
+        {"number": n, "parcel_id": parcel_of[n], "carrier_code": carrier.code if n in own_numbers else None}
+        for n in numbers
+        if n not in existing
+    ]
+    if fresh:
+        session.execute(insert(models.Identifier), fresh)
+    return parcel_of, merged
+
+
+def _merge_parcels(session: Session, target: int, others: list[int]) -> None:
+    """Fold parcels ``others`` into ``target``: identifiers and events move, duplicate events go."""
+    kept = set(
+        session.scalars(select(models.ScanEvent.fingerprint).where(models.ScanEvent.parcel_id == target))
+    )
+    for other in others:
+        moving = session.execute(
+            select(models.ScanEvent.id, models.ScanEvent.fingerprint).where(
+                models.ScanEvent.parcel_id == other
+            )
+        ).all()
+        dupes = [row.id for row in moving if row.fingerprint in kept]
+        kept.update(row.fingerprint for row in moving)
+        if dupes:
+            session.execute(delete(models.ScanEvent).where(models.ScanEvent.id.in_(dupes)))
+        session.execute(
+            update(models.ScanEvent).where(models.ScanEvent.parcel_id == other).values(parcel_id=target)
+        )
+        session.execute(
+            update(models.Identifier).where(models.Identifier.parcel_id == other).values(parcel_id=target)
+        )
+        _adopt_registration(session, target, other)
+        session.execute(delete(models.Parcel).where(models.Parcel.id == other))
+
+
+def _adopt_registration(session: Session, target: int, other: int) -> None:
+    """Keep the merchant's registration details when the registered parcel is the one absorbed."""
+    fields = ("merchant_id", "reference", "origin", "destination", "service")
+    target_row = session.get(models.Parcel, target)
+    other_row = session.get(models.Parcel, other)
+    if target_row is None or other_row is None:
+        return
+    for name in fields:
+        if getattr(target_row, name) is None and getattr(other_row, name) is not None:
+            setattr(target_row, name, getattr(other_row, name))
+    session.flush()
+    session.expunge(other_row)
+
+
+def _location_ids(session: Session, locations: Iterable[Location]) -> dict[str, int]:
+    wanted = {loc.key(): loc for loc in locations if not loc.is_empty()}
+    if not wanted:
+        return {}
+    found: dict[str, int] = {}
+    keys = sorted(wanted)
+    for chunk in _chunks(keys):
+        query = select(models.Location.key, models.Location.id).where(models.Location.key.in_(chunk))
+        found.update(dict(session.execute(query).tuples()))
+    missing = [k for k in keys if k not in found]
+    if missing:
+        rows = [
+            {
+                "key": k,
+                "name": wanted[k].name,
+                "country": wanted[k].country,
+                "postcode": wanted[k].postcode,
+                "lat": wanted[k].lat,
+                "lon": wanted[k].lon,
+                "place_id": wanted[k].place_id,
+            }
+            for k in missing
+        ]
+        session.execute(_insert_ignoring_duplicates(session, models.Location.__table__), rows)
+        for chunk in _chunks(missing):
+            query = select(models.Location.key, models.Location.id).where(models.Location.key.in_(chunk))
+            found.update(dict(session.execute(query).tuples()))
+    return found
+
+
+def _new_event_rows(
+    session: Session,
+    carrier: CarrierRef,
+    events: list[ScanEvent],
+    parcel_of: dict[str, int],
+    location_ids: dict[str, int],
+    raw_payload_id: int | None,
+    now: datetime,
+) -> list[dict[str, object]]:
+    keyed = [(parcel_of[e.tracking_number], e.fingerprint(), e) for e in events]
+    parcels = sorted({pid for pid, _, _ in keyed})
+    fingerprints = sorted({fp for _, fp, _ in keyed})
+    seen: set[tuple[int, str]] = set()
+    for parcel_chunk in _chunks(parcels):
+        for fp_chunk in _chunks(fingerprints):
+            query = select(models.ScanEvent.parcel_id, models.ScanEvent.fingerprint).where(
+                models.ScanEvent.parcel_id.in_(parcel_chunk), models.ScanEvent.fingerprint.in_(fp_chunk)
+            )
+            seen.update(session.execute(query).tuples())
+    rows: list[dict[str, object]] = []
+    for parcel_id, fingerprint, event in keyed:
+        if (parcel_id, fingerprint) in seen:
+            continue
+        seen.add((parcel_id, fingerprint))
+        location = event.location
+        rows.append(
+            {
+                "parcel_id": parcel_id,
+                "carrier_id": carrier.id,
+                "tracking_number": event.tracking_number,
+                "status": event.status.value,
+                "substatus": event.substatus,
+                "occurred_at": event.occurred_at_utc,
+                "utc_offset_minutes": event.utc_offset_minutes,
+                "location_id": None if location.is_empty() else location_ids[location.key()],
+                "description": event.description,
+                "raw_code": event.raw_code,
+                "fingerprint": fingerprint,
+                "raw_payload_id": raw_payload_id,
+                "received_at": now,
+            }
+        )
+    return rows
+
+
+def _advance_statuses(
+    session: Session, rows: list[dict[str, object]], merged: set[int]
+) -> list[StatusChange]:
+    by_parcel: dict[int, list[dict[str, object]]] = {}
+    for row in rows:
+        by_parcel.setdefault(row["parcel_id"], []).append(row)  # type: ignore[arg-type]
+    touched = sorted(set(by_parcel) | merged)
+    if not touched:
+        return []
+    session.flush()
+    current: dict[int, models.Parcel] = {}
+    for chunk in _chunks(touched):
+        current.update(
+            {p.id: p for p in session.scalars(select(models.Parcel).where(models.Parcel.id.in_(chunk)))}
+        )
+    changes: list[StatusChange] = []
+    updates: list[dict[str, object]] = []
+    for parcel_id in touched:
+        parcel = current[parcel_id]
+        old = StatusState(Status(parcel.status), parcel.substatus, parcel.status_at)
+        if parcel_id in merged:
+            columns = (models.ScanEvent.status, models.ScanEvent.substatus, models.ScanEvent.occurred_at)
+            everything = session.execute(
+                select(*columns).where(models.ScanEvent.parcel_id == parcel_id)
+            ).all()
+            times = [as_utc(t) for _, _, t in everything]
+            new = derive([StatusState(Status(s), sub, as_utc(t)) for s, sub, t in everything])
+        else:
+            fresh = by_parcel[parcel_id]
+            times = [t for t in (row["occurred_at"] for row in fresh) if isinstance(t, datetime)]
+            candidates = [
+                StatusState(Status(str(r["status"])), str(r["substatus"]), r["occurred_at"])  # type: ignore[arg-type]
+                for r in fresh
+            ]
+            new = apply(old, candidates)
+            times += [t for t in (parcel.first_event_at, parcel.last_event_at) if t is not None]
+        update_row: dict[str, object] = {
+            "id": parcel_id,
+            "first_event_at": min(times) if times else None,
+            "last_event_at": max(times) if times else None,
+            "status": new.status.value,
+            "substatus": new.substatus,
+            "status_at": new.at,
+            "delivered_at": new.at if new.status is Status.DELIVERED else None,
+            "updated_at": utcnow(),
+        }
+        updates.append(update_row)
+        if new != old:
+            changes.append(StatusChange(parcel_id, old, new))
+    session.execute(update(models.Parcel), updates)
+    return changes
+
+
+def _insert_ignoring_duplicates(session: Session, table: object):  # type: ignore[no-untyped-def]
+    """INSERT … ON CONFLICT DO NOTHING for the session's dialect (a concurrent writer got there first)."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()  # type: ignore[arg-type]
+    if dialect == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing()  # type: ignore[arg-type]
+    return insert(table)  # type: ignore[arg-type]
+
+
+class _UnionFind:
+    """Groups tracking numbers that an event says belong to the same parcel."""
+
+    def __init__(self) -> None:
+        self.parent: dict[str, str] = {}
+
+    def add(self, item: str) -> None:
+        self.parent.setdefault(item, item)
+
+    def find(self, item: str) -> str:
+        self.add(item)
+        root = item
+        while self.parent[root] != root:
+            root = self.parent[root]
+        while self.parent[item] != root:
+            self.parent[item], item = root, self.parent[item]
+        return root
+
+    def union(self, a: str, b: str) -> None:
+        root_a, root_b = self.find(a), self.find(b)
+        if root_a != root_b:
+            self.parent[max(root_a, root_b)] = min(root_a, root_b)

@@ -1,0 +1,185 @@
+"""The database schema as typed SQLAlchemy 2 models. Migrations live in tracking/migrations (Alembic)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from sqlalchemy import (
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from tracking.types import UTCDateTime, utcnow
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets BIGINT for the large tables.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+intpk = Annotated[int, mapped_column(primary_key=True)]
+bigpk = Annotated[int, mapped_column(BigId, primary_key=True)]
+created = Annotated[datetime, mapped_column(default=utcnow)]
+codestr = Annotated[str, mapped_column(String(40))]
+
+
+class Base(DeclarativeBase):
+    """The declarative base with a constraint naming convention (stable Alembic migrations)."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime(), str: String(200)}
+
+
+class Carrier(Base):
+    """A carrier that pushes or is polled for events, and the feed format it speaks."""
+
+    __tablename__ = "carriers"
+    id: Mapped[intpk]
+    code: Mapped[codestr] = mapped_column(unique=True)
+    name: Mapped[str]
+    format: Mapped[codestr]
+    created_at: Mapped[created]
+
+
+class Merchant(Base):
+    """A merchant that registers parcels and asks for quotes."""
+
+    __tablename__ = "merchants"
+    id: Mapped[intpk]
+    name: Mapped[str] = mapped_column(unique=True)
+    created_at: Mapped[created]
+
+
+class ApiKey(Base):
+    """An API key, stored only as its SHA-256; the prefix helps an operator recognise it."""
+
+    __tablename__ = "api_keys"
+    id: Mapped[intpk]
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(20))
+    role: Mapped[str] = mapped_column(String(20))
+    carrier_id: Mapped[int | None] = mapped_column(ForeignKey("carriers.id"))
+    merchant_id: Mapped[int | None] = mapped_column(ForeignKey("merchants.id"))
+    label: Mapped[str | None]
+    created_at: Mapped[created]
+    revoked_at: Mapped[datetime | None]
+
+    carrier: Mapped[Carrier | None] = relationship(lazy="joined")
+    merchant: Mapped[Merchant | None] = relationship(lazy="joined")
+
+
+class Location(Base):
+    """A place as carriers name it, resolved to a network node (place_id) when the gazetteer knows it."""
+
+    __tablename__ = "locations"
+    id: Mapped[intpk]
+    key: Mapped[str] = mapped_column(String(300), unique=True)
+    name: Mapped[str | None]
+    country: Mapped[str | None] = mapped_column(String(2))
+    postcode: Mapped[str | None] = mapped_column(String(20))
+    lat: Mapped[float | None]
+    lon: Mapped[float | None]
+    place_id: Mapped[str | None] = mapped_column(String(60))
+
+
+class Parcel(Base):
+    """One physical parcel; its status is derived from its events by event time."""
+
+    __tablename__ = "parcels"
+    id: Mapped[bigpk]
+    status: Mapped[codestr] = mapped_column(default="pending")
+    substatus: Mapped[codestr] = mapped_column(default="registered")
+    status_at: Mapped[datetime | None]
+    first_event_at: Mapped[datetime | None]
+    last_event_at: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]
+    merchant_id: Mapped[int | None] = mapped_column(ForeignKey("merchants.id"), index=True)
+    reference: Mapped[str | None]
+    origin: Mapped[str | None] = mapped_column(String(60))
+    destination: Mapped[str | None] = mapped_column(String(60))
+    service: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[created]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow, index=True)
+
+    identifiers: Mapped[list[Identifier]] = relationship(
+        back_populates="parcel", order_by="Identifier.id", lazy="selectin"
+    )
+
+
+class Identifier(Base):
+    """A tracking number; a parcel collects several over its life (first mile, hand-over, last mile)."""
+
+    __tablename__ = "identifiers"
+    id: Mapped[bigpk]
+    parcel_id: Mapped[int] = mapped_column(BigId, ForeignKey("parcels.id"), index=True)
+    number: Mapped[str] = mapped_column(String(40), unique=True)
+    carrier_code: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[created]
+
+    parcel: Mapped[Parcel] = relationship(back_populates="identifiers")
+
+
+class RawPayload(Base):
+    """A payload exactly as received, kept for audit and for re-parsing after a mapping fix."""
+
+    __tablename__ = "raw_payloads"
+    id: Mapped[bigpk]
+    carrier_id: Mapped[int] = mapped_column(ForeignKey("carriers.id"), index=True)
+    received_at: Mapped[created]
+    source: Mapped[str] = mapped_column(String(20))
+    content_type: Mapped[str] = mapped_column(String(100))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    accepted: Mapped[int] = mapped_column(default=0)
+    duplicates: Mapped[int] = mapped_column(default=0)
+    rejected: Mapped[int] = mapped_column(default=0)
+
+
+class ScanEvent(Base):
+    """A stored carrier scan. (parcel_id, fingerprint) is the event's identity: see ScanEvent.fingerprint."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        UniqueConstraint("parcel_id", "fingerprint"),
+        Index("ix_events_parcel_occurred", "parcel_id", "occurred_at"),
+    )
+    id: Mapped[bigpk]
+    parcel_id: Mapped[int] = mapped_column(BigId, ForeignKey("parcels.id"))
+    carrier_id: Mapped[int] = mapped_column(ForeignKey("carriers.id"))
+    tracking_number: Mapped[str] = mapped_column(String(40))
+    status: Mapped[codestr]
+    substatus: Mapped[codestr]
+    occurred_at: Mapped[datetime]
+    utc_offset_minutes: Mapped[int] = mapped_column(default=0)
+    location_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"))
+    description: Mapped[str] = mapped_column(Text, default="")
+    raw_code: Mapped[str | None] = mapped_column(String(80))
+    fingerprint: Mapped[str] = mapped_column(String(20))
+    raw_payload_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("raw_payloads.id"), index=True)
+    received_at: Mapped[created]
+
+
+class UnmappedCode(Base):
+    """A raw carrier code seen without a mapping: the report operators use to extend code tables."""
+
+    __tablename__ = "unmapped_codes"
+    __table_args__ = (UniqueConstraint("carrier_id", "code"),)
+    id: Mapped[intpk]
+    carrier_id: Mapped[int] = mapped_column(ForeignKey("carriers.id"))
+    code: Mapped[str] = mapped_column(String(80))
+    count: Mapped[int] = mapped_column(default=0)
+    first_seen: Mapped[created]
+    last_seen: Mapped[created]
