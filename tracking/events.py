@@ -22,9 +22,13 @@ class Location:
     place_id: str | None = None
 
     def key(self) -> str:
-        """A stable identity for deduplicating locations: place id, else country + postcode + name."""
+        """A stable identity for deduplicating locations: place id (+ postcode), else country, postcode, name.
+
+        Two spellings of one place ("Москва", "Moscow") resolve to the same place id and so the same key;
+        two offices of one city stay apart by their postcodes.
+        """
         if self.place_id:
-            return f"place:{self.place_id}"
+            return f"place:{self.place_id}|{self.postcode or ''}"
         name = normalize_text(self.name or "")
         return f"{(self.country or '').upper()}|{self.postcode or ''}|{name}"
 

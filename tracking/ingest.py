@@ -140,7 +140,7 @@ def _link_parcels(
         query = select(models.Identifier.number, models.Identifier.parcel_id).where(
             models.Identifier.number.in_(chunk)
         )
-        existing.update(dict(session.execute(query).tuples()))
+        existing.update(dict(session.execute(query).all()))
 
     members: dict[str, list[str]] = {}
     for number in numbers:
@@ -226,7 +226,7 @@ def _location_ids(session: Session, locations: Iterable[Location]) -> dict[str, 
     keys = sorted(wanted)
     for chunk in _chunks(keys):
         query = select(models.Location.key, models.Location.id).where(models.Location.key.in_(chunk))
-        found.update(dict(session.execute(query).tuples()))
+        found.update(dict(session.execute(query).all()))
     missing = [k for k in keys if k not in found]
     if missing:
         rows = [
@@ -244,7 +244,7 @@ def _location_ids(session: Session, locations: Iterable[Location]) -> dict[str, 
         session.execute(_insert_ignoring_duplicates(session, models.Location.__table__), rows)
         for chunk in _chunks(missing):
             query = select(models.Location.key, models.Location.id).where(models.Location.key.in_(chunk))
-            found.update(dict(session.execute(query).tuples()))
+            found.update(dict(session.execute(query).all()))
     return found
 
 
@@ -266,7 +266,7 @@ def _new_event_rows(
             query = select(models.ScanEvent.parcel_id, models.ScanEvent.fingerprint).where(
                 models.ScanEvent.parcel_id.in_(parcel_chunk), models.ScanEvent.fingerprint.in_(fp_chunk)
             )
-            seen.update(session.execute(query).tuples())
+            seen.update(session.execute(query).all())
     rows: list[dict[str, object]] = []
     for parcel_id, fingerprint, event in keyed:
         if (parcel_id, fingerprint) in seen:

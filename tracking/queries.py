@@ -80,7 +80,7 @@ def public_parcel(session: Session, number: str) -> PublicParcel | None:
         .where(models.ScanEvent.parcel_id == parcel_id)
         .order_by(models.ScanEvent.occurred_at.desc(), models.ScanEvent.id.desc())
     )
-    for event, location, carrier_code in session.execute(query).tuples():
+    for event, location, carrier_code in session.execute(query).all():
         local = timezone(timedelta(minutes=event.utc_offset_minutes))
         view.events.append(
             PublicEvent(

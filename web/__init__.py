@@ -1,0 +1,34 @@
+"""The composition root: the Flask application factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from web.config import DEFAULTS
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app: defaults, then SILKWAY_* environment variables, then ``test_config``.
+
+    No database connection is made here; the engine is created on first use in each process.
+    """
+    app = Flask(__name__, instance_relative_config=False)
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_prefixed_env(prefix="SILKWAY")
+    if test_config:
+        app.config.from_mapping(test_config)
+    logging.basicConfig(level=app.config.get("LOG_LEVEL", "INFO"))
+
+    from web import api_carriers, api_public, db, errors, health
+    from web.openapi import spec
+
+    db.init_app(app)
+    errors.register(app)
+    for blueprint in (health.bp, api_public.bp, api_carriers.bp):
+        app.register_blueprint(blueprint)
+    spec.register(app)
+    return app

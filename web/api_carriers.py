@@ -1,0 +1,82 @@
+"""The carriers' API: each carrier pushes its native payloads with its own key."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, request
+from spectree import Response as Doc
+from sqlalchemy import select
+
+from tracking import models
+from web.auth import require_carrier
+from web.db import get_session
+from web.errors import Problem, json_response
+from web.ingestion import BatchRejected, PayloadUnreadable, accept_payload
+from web.openapi import BEARER, spec
+from web.places import resolver
+from web.schemas import CanonicalPayload, IngestResult, ProblemBody
+
+bp = Blueprint("carriers_api", __name__)
+
+
+@bp.post("/api/v1/carriers/<carrier>/events")
+@spec.validate(
+    json=CanonicalPayload,
+    resp=Doc(
+        HTTP_200=IngestResult,
+        HTTP_400=ProblemBody,
+        HTTP_401=ProblemBody,
+        HTTP_403=ProblemBody,
+        HTTP_404=ProblemBody,
+        HTTP_413=ProblemBody,
+        HTTP_422=ProblemBody,
+    ),
+    tags=["carriers"],
+    security=BEARER,
+    skip_validation=True,
+)
+def post_events(carrier: str) -> Response:
+    """Push a batch of events in the carrier's own format.
+
+    The body is the carrier's native payload (its format is fixed when the carrier is registered):
+    canonical JSON as documented here, Russian Post SOAP XML, Cainiao JSON, CDEK webhooks, 17TRACK
+    webhooks or CSV. By default the batch is atomic: one invalid item rejects the whole batch (422,
+    with every invalid item listed) and nothing is written. With `?partial=true` the valid items are
+    stored and the invalid ones listed under `rejected`. Re-sending an event is harmless: it is
+    counted under `duplicates`.
+    """
+    session = get_session()
+    row = session.scalar(select(models.Carrier).where(models.Carrier.code == carrier))
+    if row is None:
+        # Authenticate first so that probing for carrier codes needs a valid key.
+        require_carrier(carrier)
+        raise Problem(404, "Unknown Carrier", f"no carrier is registered with the code {carrier!r}")
+    require_carrier(carrier)
+    raw = request.get_data(cache=False)
+    if not raw:
+        raise Problem(400, "Empty Body", "the request body is empty; send the carrier's payload")
+    partial = request.args.get("partial", "false").lower() in {"1", "true", "yes"}
+    try:
+        outcome = accept_payload(
+            session,
+            row,
+            raw,
+            request.content_type or "application/octet-stream",
+            source="push",
+            partial=partial,
+            resolve=resolver(),
+            max_events=current_app.config["MAX_BATCH_EVENTS"],
+        )
+    except PayloadUnreadable as exc:
+        raise Problem(400, "Unreadable Payload", str(exc), slug="unreadable-payload") from None
+    except BatchRejected as exc:
+        items = [e.as_dict() for e in exc.errors]
+        raise Problem(
+            422,
+            "Invalid Items",
+            f"{len(exc.errors)} of {exc.total} items are invalid; nothing was stored "
+            "(fix them, or send ?partial=true to store the valid ones)",
+            errors=items,
+            extra={"accepted": 0, "duplicates": 0, "rejected": items},
+            slug="invalid-items",
+        ) from None
+    return json_response(outcome.as_dict())

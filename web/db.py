@@ -1,0 +1,78 @@
+"""The database for the web layer: one engine per process, a session per request kept on ``g``.
+
+The engine is created lazily on first use, never while the app is being built, so gunicorn can fork
+(even with preload_app) without sharing a connection pool between processes.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+
+from flask import Flask, current_app, g
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from tracking.db import default_url, make_engine, make_session_factory
+
+
+class Database:
+    """Holds the URL and, once used, the engine and session factory of one process."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._engine: Engine | None = None
+        self._factory: sessionmaker[Session] | None = None
+        self._pid: int | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def engine(self) -> Engine:
+        """The process's engine, created on first use (and re-created after a fork)."""
+        if self._engine is None or self._pid != os.getpid():
+            with self._lock:
+                if self._engine is None or self._pid != os.getpid():
+                    if self._engine is not None:
+                        self._engine.dispose(close=False)
+                    self._engine = make_engine(self.url)
+                    self._factory = make_session_factory(self._engine)
+                    self._pid = os.getpid()
+        return self._engine
+
+    def session(self) -> Session:
+        """A new session bound to the process's engine."""
+        self.engine  # noqa: B018 - creates the factory
+        assert self._factory is not None
+        return self._factory()
+
+    def dispose(self) -> None:
+        """Close every pooled connection (tests, shutdown)."""
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+
+def init_app(app: Flask) -> None:
+    """Attach the database to the app and close each request's session at teardown."""
+    app.extensions["silkway.db"] = Database(app.config["DATABASE_URL"] or default_url())
+    app.teardown_appcontext(_close_session)
+
+
+def database() -> Database:
+    """The current app's Database."""
+    db: Database = current_app.extensions["silkway.db"]
+    return db
+
+
+def get_session() -> Session:
+    """The session of the current request or CLI command, opened on first use."""
+    if "db_session" not in g:
+        g.db_session = database().session()
+    session: Session = g.db_session
+    return session
+
+
+def _close_session(_exc: BaseException | None) -> None:
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.close()

@@ -1,0 +1,96 @@
+"""Every error becomes application/problem+json (RFC 9457) on the API, naming the field or item at fault."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import orjson
+from flask import Flask, Response, request
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger("silkway.web")
+
+PROBLEM_TYPE = "https://silkway.dev/problems/"
+
+
+class Problem(Exception):
+    """An error answer: HTTP status, a short title, a detail sentence and optional per-field errors."""
+
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        detail: str = "",
+        errors: list[dict[str, Any]] | None = None,
+        extra: dict[str, Any] | None = None,
+        slug: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail or title)
+        self.status = status
+        self.title = title
+        self.detail = detail or title
+        self.errors = errors or []
+        self.extra = extra or {}
+        self.slug = slug or title.lower().replace(" ", "-")
+        self.headers = headers or {}
+
+    def response(self) -> Response:
+        """The problem+json response."""
+        body: dict[str, Any] = {
+            "type": PROBLEM_TYPE + self.slug,
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+            "errors": self.errors,
+            **self.extra,
+        }
+        resp = Response(orjson.dumps(body), status=self.status, mimetype="application/problem+json")
+        for name, value in self.headers.items():
+            resp.headers[name] = value
+        return resp
+
+
+def json_response(body: Any, status: int = 200) -> Response:
+    """A JSON response serialised with orjson (datetimes as ISO 8601 with their offset)."""
+    return Response(orjson.dumps(body), status=status, mimetype="application/json")
+
+
+def wants_html() -> bool:
+    """True for page requests from browsers (not the API), which get an HTML error page instead."""
+    if request.path.startswith("/api/") or request.path in {"/healthz", "/readyz", "/metrics"}:
+        return False
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return best == "text/html"
+
+
+def register(app: Flask) -> None:
+    """Install the handlers that turn exceptions into problem+json."""
+
+    @app.errorhandler(Problem)
+    def _problem(exc: Problem) -> Response:
+        return exc.response()
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException) -> Any:
+        if wants_html() and app.config.get("HTML_ERRORS", True):
+            return exc
+        status = exc.code or 500
+        detail = exc.description or ""
+        if status == 404:
+            detail = f"no resource at {request.path}"
+        elif status == 405:
+            detail = f"{request.method} is not allowed on {request.path}"
+        elif status == 413:
+            detail = f"the request body is larger than {app.config['MAX_CONTENT_LENGTH']} bytes"
+        headers = dict(exc.get_headers()) if status == 405 else {}
+        headers.pop("Content-Type", None)
+        return Problem(status, exc.name, detail, headers=headers).response()
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return Problem(
+            500, "Internal Server Error", "an unexpected error occurred; it has been logged"
+        ).response()

@@ -1,0 +1,39 @@
+"""Operators' endpoints: liveness and readiness."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response
+from spectree import Response as Doc
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from web.db import database
+from web.errors import Problem, json_response
+from web.openapi import spec
+from web.schemas import HealthOut, ProblemBody
+
+bp = Blueprint("health", __name__)
+
+
+@bp.get("/healthz")
+@spec.validate(resp=Doc(HTTP_200=HealthOut), tags=["operators"], skip_validation=True)
+def healthz() -> Response:
+    """Liveness: the process answers."""
+    return json_response({"status": "ok"})
+
+
+@bp.get("/readyz")
+@spec.validate(resp=Doc(HTTP_200=HealthOut, HTTP_503=ProblemBody), tags=["operators"], skip_validation=True)
+def readyz() -> Response:
+    """Readiness: the database answers a query."""
+    try:
+        with database().engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except SQLAlchemyError as exc:
+        raise Problem(
+            503,
+            "Service Unavailable",
+            f"the database is unreachable: {type(exc).__name__}",
+            headers={"Retry-After": "5"},
+        ) from None
+    return json_response({"status": "ok", "database": "ok"})
