@@ -17,8 +17,9 @@ import dataclasses
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -29,6 +30,7 @@ from tracking.timeline import StatusState, apply, derive
 from tracking.types import utcnow
 
 PlaceResolver = Callable[[Location], Location]
+PARCELS = cast(Table, models.Parcel.__table__)
 CHUNK = 2000
 MAX_FUTURE = timedelta(hours=24)
 
@@ -302,17 +304,24 @@ def _advance_statuses(
     touched = sorted(set(by_parcel) | merged)
     if not touched:
         return []
-    session.flush()
-    current: dict[int, models.Parcel] = {}
+    parcels = PARCELS.c
+    current: dict[int, tuple[str, str, datetime | None, datetime | None, datetime | None]] = {}
     for chunk in _chunks(touched):
-        current.update(
-            {p.id: p for p in session.scalars(select(models.Parcel).where(models.Parcel.id.in_(chunk)))}
-        )
+        query = select(
+            parcels.id,
+            parcels.status,
+            parcels.substatus,
+            parcels.status_at,
+            parcels.first_event_at,
+            parcels.last_event_at,
+        ).where(parcels.id.in_(chunk))
+        current.update({row[0]: tuple(row[1:]) for row in session.execute(query)})  # type: ignore[misc]
     changes: list[StatusChange] = []
     updates: list[dict[str, object]] = []
+    stamp = utcnow()
     for parcel_id in touched:
-        parcel = current[parcel_id]
-        old = StatusState(Status(parcel.status), parcel.substatus, parcel.status_at)
+        status, substatus, status_at, first_at, last_at = current[parcel_id]
+        old = StatusState(Status(status), substatus, status_at)
         if parcel_id in merged:
             columns = (models.ScanEvent.status, models.ScanEvent.substatus, models.ScanEvent.occurred_at)
             everything = session.execute(
@@ -328,21 +337,27 @@ def _advance_statuses(
                 for r in fresh
             ]
             new = apply(old, candidates)
-            times += [t for t in (parcel.first_event_at, parcel.last_event_at) if t is not None]
-        update_row: dict[str, object] = {
-            "id": parcel_id,
-            "first_event_at": min(times) if times else None,
-            "last_event_at": max(times) if times else None,
-            "status": new.status.value,
-            "substatus": new.substatus,
-            "status_at": new.at,
-            "delivered_at": new.at if new.status is Status.DELIVERED else None,
-            "updated_at": utcnow(),
-        }
-        updates.append(update_row)
+            times += [t for t in (first_at, last_at) if t is not None]
+        updates.append(
+            {
+                "b_id": parcel_id,
+                "first_event_at": min(times) if times else None,
+                "last_event_at": max(times) if times else None,
+                "status": new.status.value,
+                "substatus": new.substatus,
+                "status_at": new.at,
+                "delivered_at": new.at if new.status is Status.DELIVERED else None,
+                "updated_at": stamp,
+            }
+        )
         if new != old:
             changes.append(StatusChange(parcel_id, old, new))
-    session.execute(update(models.Parcel), updates)
+    statement = (
+        update(PARCELS)
+        .where(parcels.id == bindparam("b_id"))
+        .values({name: bindparam(name) for name in updates[0] if name != "b_id"})
+    )
+    session.execute(statement, updates)
     return changes
 
 
