@@ -25,12 +25,12 @@ from sqlalchemy import func, insert, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import fresh_database, gunicorn, synthetic_events  # noqa: E402
-from tracking import models  # noqa: E402
-from tracking.accounts import create_key, ensure_carrier  # noqa: E402
-from tracking.db import make_engine, make_session_factory  # noqa: E402
-from tracking.events import Location  # noqa: E402
-from tracking.types import utcnow  # noqa: E402
+from bench.common import fresh_database, gunicorn, synthetic_events
+from tracking import models
+from tracking.accounts import create_key, ensure_carrier
+from tracking.db import make_engine, make_session_factory
+from tracking.events import Location
+from tracking.types import utcnow
 
 
 def batches(journeys: list[list[dict[str, object]]], size: int) -> list[list[dict[str, object]]]:
