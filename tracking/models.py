@@ -52,6 +52,11 @@ class Carrier(Base):
     name: Mapped[str]
     format: Mapped[codestr]
     created_at: Mapped[created]
+    # Push signing (web/signing.py): None means the carrier's pushes are not signed. The previous secret
+    # stays valid until previous_secret_until, so a rotation does not break a carrier mid-deploy.
+    signing_secret: Mapped[str | None] = mapped_column(String(200))
+    previous_signing_secret: Mapped[str | None] = mapped_column(String(200))
+    previous_secret_until: Mapped[datetime | None]
 
 
 class Merchant(Base):
@@ -183,3 +188,49 @@ class UnmappedCode(Base):
     count: Mapped[int] = mapped_column(default=0)
     first_seen: Mapped[created]
     last_seen: Mapped[created]
+
+class FeedCursor(Base):
+    """A carrier feed that Silkway polls (web/pull.py): where it is, how far it was read, how it fares.
+
+    ``kind`` is ``cursor`` (a JSON "events since cursor" feed) or ``russian_post`` (the batch ticket
+    service). ``cursor`` only moves in the transaction that stores the events it covers.
+    """
+
+    __tablename__ = "feed_cursors"
+    __table_args__ = (UniqueConstraint("carrier_id", "kind"),)
+    id: Mapped[intpk]
+    carrier_id: Mapped[int] = mapped_column(ForeignKey("carriers.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    base_url: Mapped[str] = mapped_column(String(500))
+    cursor: Mapped[str | None] = mapped_column(String(500))
+    enabled: Mapped[bool] = mapped_column(default=True)
+    next_poll_at: Mapped[datetime | None]
+    failures: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_polled_at: Mapped[datetime | None]
+    last_success_at: Mapped[datetime | None]
+    created_at: Mapped[created]
+
+    carrier: Mapped[Carrier] = relationship(lazy="joined")
+
+
+class RussianPostTicket(Base):
+    """A batch request to Russian Post: numbers submitted, the answer fetched no sooner than fetch_after.
+
+    ``status``: ``pending`` (answer not fetched yet), ``done`` (answer stored as raw_payload_id, in the
+    same transaction as its events), ``expired`` (the service deleted the answer) or ``failed``.
+    """
+
+    __tablename__ = "russian_post_tickets"
+    __table_args__ = (UniqueConstraint("feed_id", "ticket"),)
+    id: Mapped[intpk]
+    feed_id: Mapped[int] = mapped_column(ForeignKey("feed_cursors.id"), index=True)
+    ticket: Mapped[str] = mapped_column(String(100))
+    numbers: Mapped[int] = mapped_column(default=0)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    requested_at: Mapped[created]
+    fetch_after: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(default=0)
+    fetched_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    raw_payload_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("raw_payloads.id"))
