@@ -143,9 +143,22 @@ def _content_type(path: Path) -> str:
     )
 
 
+def _register_commands() -> None:
+    from web.serve import scheduler_command, serve_demo_command
+
+    cli.add_command(scheduler_command)
+    cli.add_command(serve_demo_command)
+
+
+_register_commands()
+
+
 def main() -> None:
     """Entry point of the console script."""
     cli(prog_name="silkway")
 
 
 __all__ = ["cli", "current_app", "main"]
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,129 @@
+"""The scheduler process (``silkway scheduler``): one active per database, each tick run at most once.
+
+Two guards, as ARCHITECTURE.md asks: leadership (web.leadership) so only one scheduler runs jobs, and a
+claim per job tick in the ``job_ticks`` table (unique on job + tick) so that even two schedulers that
+both believe they lead — say during a failover — never run the same tick twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from flask import Flask
+from sqlalchemy import insert, update
+from sqlalchemy.exc import IntegrityError
+
+from tracking import models
+from web.db import Database
+from web.leadership import Leadership
+
+log = logging.getLogger("silkway.scheduler")
+
+JobFunc = Callable[[Flask, datetime], object]
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """A periodic job: a function of (app, now) run every ``seconds``."""
+
+    name: str
+    func: JobFunc
+    seconds: int
+
+
+def claim_tick(db: Database, job: Job, now: datetime) -> int | None:
+    """Claim this job's current tick; the id of the claim, or None when another scheduler has it."""
+    tick = int(now.timestamp()) // job.seconds
+    with db.session() as session:
+        try:
+            claim_id = session.execute(
+                insert(models.JobTick)
+                .values(job=job.name, tick=tick, started_at=now, status="running")
+                .returning(models.JobTick.id)
+            ).scalar_one()
+            session.commit()
+        except IntegrityError:
+            session.rollback()
+            return None
+    return int(claim_id)
+
+
+def run_job(app: Flask, job: Job, now: datetime | None = None) -> str:
+    """Run one tick of a job if it can be claimed; returns "ran", "skipped" or "failed"."""
+    now = now or datetime.now(UTC)
+    db: Database = app.extensions["silkway.db"]
+    claim = claim_tick(db, job, now)
+    if claim is None:
+        return "skipped"
+    status, error = "ok", None
+    started = time.perf_counter()
+    try:
+        with app.app_context():
+            job.func(app, now)
+    except Exception as exc:  # a failing job must not stop the scheduler
+        log.exception("job %s failed", job.name)
+        status, error = "failed", f"{type(exc).__name__}: {exc}"[:500]
+    with db.session() as session:
+        session.execute(
+            update(models.JobTick)
+            .where(models.JobTick.id == claim)
+            .values(status=status, error=error, finished_at=datetime.now(UTC))
+        )
+        session.commit()
+    _observe(job.name, status, time.perf_counter() - started)
+    return "ran" if status == "ok" else "failed"
+
+
+def _observe(name: str, status: str, seconds: float) -> None:
+    try:
+        from web.metrics import JOB_RUNS, JOB_SECONDS
+    except ImportError:
+        return
+    JOB_RUNS.labels(job=name, status=status).inc()
+    JOB_SECONDS.labels(job=name).observe(seconds)
+
+
+def default_jobs(app: Flask) -> list[Job]:
+    """Every periodic job of Silkway, with intervals from the app's configuration."""
+    from web.jobs import all_jobs
+
+    return all_jobs(app)
+
+
+def serve(app: Flask, stop: threading.Event, poll_seconds: float = 5.0, jobs: list[Job] | None = None) -> None:
+    """Wait to become the active scheduler, then run the jobs until ``stop`` is set or leadership is lost."""
+    db: Database = app.extensions["silkway.db"]
+    leadership = Leadership(db.engine)
+    while not stop.is_set():
+        if not leadership.try_acquire():
+            log.info("another scheduler is active; standing by")
+            stop.wait(poll_seconds)
+            continue
+        log.info("this scheduler is active")
+        _run_while_leading(app, stop, leadership, poll_seconds, jobs or default_jobs(app))
+    leadership.release()
+
+
+def _run_while_leading(
+    app: Flask, stop: threading.Event, leadership: Leadership, poll_seconds: float, jobs: list[Job]
+) -> None:
+    scheduler = BackgroundScheduler(timezone=UTC)
+    for job in jobs:
+        scheduler.add_job(
+            run_job, "interval", seconds=job.seconds, args=[app, job], id=job.name,
+            max_instances=1, coalesce=True, next_run_time=datetime.now(UTC),
+        )
+    scheduler.start()
+    try:
+        while not stop.wait(poll_seconds):
+            if not leadership.try_acquire():
+                log.warning("lost the scheduler lock; stopping jobs and standing by")
+                break
+    finally:
+        scheduler.shutdown(wait=True)
