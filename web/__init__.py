@@ -30,5 +30,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     errors.register(app)
     for blueprint in (health.bp, api_public.bp, api_carriers.bp):
         app.register_blueprint(blueprint)
+    from web import api_operators
+
+    app.register_blueprint(api_operators.bp)
     spec.register(app)
     return app

@@ -14,6 +14,7 @@ from web.ingestion import BatchRejected, PayloadUnreadable, accept_payload
 from web.openapi import BEARER, spec
 from web.places import resolver
 from web.schemas import CanonicalPayload, IngestResult, ProblemBody
+from web.signing import check_push_signature
 
 bp = Blueprint("carriers_api", __name__)
 
@@ -52,6 +53,7 @@ def post_events(carrier: str) -> Response:
         raise Problem(404, "Unknown Carrier", f"no carrier is registered with the code {carrier!r}")
     require_carrier(carrier)
     raw = request.get_data(cache=False)
+    check_push_signature(row, raw)
     if not raw:
         raise Problem(400, "Empty Body", "the request body is empty; send the carrier's payload")
     partial = request.args.get("partial", "false").lower() in {"1", "true", "yes"}
