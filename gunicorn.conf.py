@@ -16,3 +16,17 @@ max_requests_jitter = 500
 preload_app = True
 accesslog = "-" if os.environ.get("SILKWAY_ACCESS_LOG") else None
 errorlog = "-"
+
+# Prometheus counters from every worker are aggregated through files in one directory (multiprocess
+# mode); it must be set before the app (and prometheus_client) is imported, hence here.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    import tempfile
+
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="silkway-metrics-")
+
+
+def child_exit(server, worker):
+    """Drop a dead worker's live gauges from the aggregated metrics."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,13 +20,14 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config.from_prefixed_env(prefix="SILKWAY")
     if test_config:
         app.config.from_mapping(test_config)
-    logging.basicConfig(level=app.config.get("LOG_LEVEL", "INFO"))
-
-    from web import api_carriers, api_public, db, errors, health
+    from web import api_carriers, api_public, db, errors, health, logs, metrics
     from web.openapi import spec
 
+    logs.configure(app.config.get("LOG_LEVEL", "INFO"), json_logs=app.config.get("JSON_LOGS", True))
     db.init_app(app)
     errors.register(app)
+    logs.init_app(app)
+    metrics.init_app(app)
     for blueprint in (health.bp, api_public.bp, api_carriers.bp):
         app.register_blueprint(blueprint)
     from web import api_operators

@@ -11,6 +11,7 @@ from web.auth import require_carrier
 from web.db import get_session
 from web.errors import Problem, json_response
 from web.ingestion import BatchRejected, PayloadUnreadable, accept_payload
+from web.metrics import record_ingest
 from web.openapi import BEARER, spec
 from web.places import resolver
 from web.schemas import CanonicalPayload, IngestResult, ProblemBody
@@ -69,8 +70,10 @@ def post_events(carrier: str) -> Response:
             max_events=current_app.config["MAX_BATCH_EVENTS"],
         )
     except PayloadUnreadable as exc:
+        record_ingest(carrier, 0, 0, 1)
         raise Problem(400, "Unreadable Payload", str(exc), slug="unreadable-payload") from None
     except BatchRejected as exc:
+        record_ingest(carrier, 0, 0, len(exc.errors))
         items = [e.as_dict() for e in exc.errors]
         raise Problem(
             422,
@@ -81,4 +84,5 @@ def post_events(carrier: str) -> Response:
             extra={"accepted": 0, "duplicates": 0, "rejected": items},
             slug="invalid-items",
         ) from None
+    record_ingest(carrier, outcome.accepted, outcome.duplicates, len(outcome.rejected))
     return json_response(outcome.as_dict())

@@ -1,4 +1,4 @@
-"""Long-running commands: ``silkway scheduler`` and ``silkway serve-demo`` (gunicorn + scheduler + live world)."""
+"""Long-running commands: ``silkway scheduler`` and ``silkway serve-demo`` (gunicorn + scheduler + live)."""
 
 from __future__ import annotations
 
@@ -70,8 +70,22 @@ def serve_demo_command(bind: str, workers: int, live: bool) -> None:
     """Serve the app with gunicorn, run the scheduler, and keep the demo world alive until Ctrl-C."""
     env = {**os.environ, "SILKWAY_DATABASE_URL": current_app.extensions["silkway.db"].url}
     children = [
-        subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"),
-                          "--bind", bind, "--workers", str(workers), "wsgi:app"], cwd=ROOT, env=env),
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "-c",
+                str(ROOT / "gunicorn.conf.py"),
+                "--bind",
+                bind,
+                "--workers",
+                str(workers),
+                "wsgi:app",
+            ],
+            cwd=ROOT,
+            env=env,
+        ),
         subprocess.Popen([sys.executable, "-m", "web.cli", "scheduler"], cwd=ROOT, env=env),
     ]
     base = f"http://{bind}"

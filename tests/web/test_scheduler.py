@@ -1,0 +1,113 @@
+"""One active scheduler per database, each job tick run once, failover when the active one dies."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from tracking import models
+from tracking.db import make_engine
+from web.leadership import Leadership
+from web.scheduler import Job, run_job
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_only_one_scheduler_leads_until_it_lets_go(db_url):
+    first_engine, second_engine = make_engine(db_url), make_engine(db_url)
+    first, second = Leadership(first_engine), Leadership(second_engine)
+    try:
+        assert first.try_acquire()
+        assert not second.try_acquire()
+        assert first.try_acquire(), "the leader keeps leading"
+        first.release()
+        assert second.try_acquire()
+    finally:
+        first.release()
+        second.release()
+        first_engine.dispose()
+        second_engine.dispose()
+
+
+def test_a_tick_runs_once_even_when_two_schedulers_try(app):
+    calls = []
+    job = Job("test_job", lambda _app, now: calls.append(now), 60)
+    now = datetime(2026, 11, 1, 12, 0, 30, tzinfo=UTC)
+    assert run_job(app, job, now) == "ran"
+    assert run_job(app, job, now.replace(second=59)) == "skipped"
+    assert run_job(app, job, now.replace(minute=1)) == "ran"
+    assert len(calls) == 2
+
+
+def test_a_failing_job_is_recorded_and_does_not_stop_the_next_tick(app):
+    def boom(_app, _now):
+        raise RuntimeError("carrier feed down")
+
+    job = Job("failing_job", boom, 60)
+    assert run_job(app, job, datetime(2026, 11, 1, 12, 0, tzinfo=UTC)) == "failed"
+    assert run_job(app, job, datetime(2026, 11, 1, 12, 1, tzinfo=UTC)) == "failed"
+    with app.app_context():
+        session = app.extensions["silkway.db"].session()
+        rows = session.scalars(select(models.JobTick).where(models.JobTick.job == "failing_job")).all()
+        assert [r.status for r in rows] == ["failed", "failed"]
+        assert "carrier feed down" in (rows[0].error or "")
+        session.close()
+
+
+def _start_scheduler(db_url: str, log: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "SILKWAY_DATABASE_URL": db_url, "SILKWAY_JOB_ETA_REFRESH_SECONDS": "3600"}
+    handle = log.open("wb")
+    return subprocess.Popen(
+        [sys.executable, "-m", "web.cli", "scheduler", "--poll", "0.3"],
+        cwd=ROOT,
+        env=env,
+        stdout=handle,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def _wait_for(path: Path, text: str, seconds: float = 30) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if path.exists() and text in path.read_text(errors="replace"):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.mark.slow
+def test_standby_takes_over_when_the_active_scheduler_is_killed(db_url, tmp_path):
+    first_log, second_log = tmp_path / "first.log", tmp_path / "second.log"
+    first = _start_scheduler(db_url, first_log)
+    try:
+        assert _wait_for(first_log, "this scheduler is active"), first_log.read_text()
+        second = _start_scheduler(db_url, second_log)
+        try:
+            assert _wait_for(second_log, "standing by"), second_log.read_text()
+            assert "this scheduler is active" not in second_log.read_text()
+            first.send_signal(signal.SIGKILL)
+            first.wait(timeout=10)
+            assert _wait_for(second_log, "this scheduler is active"), second_log.read_text()
+        finally:
+            second.terminate()
+            second.wait(timeout=20)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    engine = make_engine(db_url)
+    with engine.connect() as conn:
+        per_tick = conn.execute(
+            select(models.JobTick.job, models.JobTick.tick, func.count())
+            .group_by(models.JobTick.job, models.JobTick.tick)
+            .having(func.count() > 1)
+        ).all()
+    engine.dispose()
+    assert per_tick == []

@@ -1,0 +1,120 @@
+"""Prometheus metrics (``/metrics``), correct across gunicorn workers.
+
+With several worker processes each keeps its own counters; prometheus-client's multiprocess mode
+aggregates them from files in ``PROMETHEUS_MULTIPROC_DIR`` (gunicorn.conf.py sets it up and marks dead
+workers). In a single process the default registry is used.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from flask import Blueprint, Flask, Response, g, request
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+from spectree import Response as Doc
+from sqlalchemy import func, select
+
+from web.openapi import spec
+
+bp = Blueprint("metrics", __name__)
+
+REQUEST_SECONDS = Histogram(
+    "silkway_http_request_seconds",
+    "HTTP request latency by endpoint",
+    ["method", "endpoint", "status"],
+    buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+EVENTS = Counter("silkway_events_total", "carrier events by outcome", ["carrier", "outcome"])
+PARSE_ERRORS = Counter(
+    "silkway_parse_errors_total", "payloads or items a carrier adapter refused", ["carrier"]
+)
+JOB_RUNS = Counter("silkway_job_runs_total", "scheduler job runs by result", ["job", "status"])
+JOB_SECONDS = Histogram("silkway_job_seconds", "scheduler job duration", ["job"])
+
+
+class BacklogCollector(Collector):
+    """Reads the webhook backlog from the database at scrape time (the same for every worker)."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+
+    def collect(self):  # type: ignore[no-untyped-def]
+        gauge = GaugeMetricFamily("silkway_webhook_backlog", "webhook messages waiting to be delivered")
+        try:
+            from tracking.models import OutboxMessage
+
+            with self.app.app_context():
+                session = self.app.extensions["silkway.db"].session()
+                try:
+                    pending = session.scalar(
+                        select(func.count())
+                        .select_from(OutboxMessage)
+                        .where(OutboxMessage.state == "pending")
+                    )
+                finally:
+                    session.close()
+            gauge.add_metric([], float(pending or 0))
+        except Exception:  # a scrape must not fail because the database is away
+            return
+        yield gauge
+
+
+def record_ingest(carrier: str, accepted: int, duplicates: int, rejected: int) -> None:
+    """Count one payload's outcome."""
+    EVENTS.labels(carrier, "accepted").inc(accepted)
+    EVENTS.labels(carrier, "duplicate").inc(duplicates)
+    if rejected:
+        EVENTS.labels(carrier, "rejected").inc(rejected)
+        PARSE_ERRORS.labels(carrier).inc(rejected)
+
+
+def init_app(app: Flask) -> None:
+    """Time every request and serve /metrics."""
+
+    @app.before_request
+    def _start_timer() -> None:
+        g.request_started = time.perf_counter()
+
+    @app.after_request
+    def _observe(response: Response) -> Response:
+        started = g.get("request_started")
+        if started is not None:
+            endpoint = request.url_rule.rule if request.url_rule else "unmatched"
+            REQUEST_SECONDS.labels(request.method, endpoint, str(response.status_code)).observe(
+                time.perf_counter() - started
+            )
+        return response
+
+    app.extensions["silkway.backlog"] = BacklogCollector(app)
+    app.register_blueprint(bp)
+
+
+@bp.get("/metrics")
+@spec.validate(tags=["operators"], resp=Doc("HTTP_200"), skip_validation=True)
+def metrics() -> Response:
+    """Prometheus metrics in the text exposition format."""
+    from flask import current_app
+
+    registry: CollectorRegistry
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        registry = REGISTRY
+    body = generate_latest(registry)
+    backlog = CollectorRegistry()
+    backlog.register(current_app.extensions["silkway.backlog"])
+    body += generate_latest(backlog)
+    return Response(body, mimetype=CONTENT_TYPE_LATEST)
