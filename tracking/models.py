@@ -116,6 +116,8 @@ class Parcel(Base):
     origin: Mapped[str | None] = mapped_column(String(60))
     destination: Mapped[str | None] = mapped_column(String(60))
     service: Mapped[str | None] = mapped_column(String(40))
+    ship_at: Mapped[datetime | None]
+    stalled_at: Mapped[datetime | None]
     created_at: Mapped[created]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow, index=True)
 
@@ -188,6 +190,68 @@ class UnmappedCode(Base):
     count: Mapped[int] = mapped_column(default=0)
     first_seen: Mapped[created]
     last_seen: Mapped[created]
+
+
+# Merchants' tools: listing a merchant's parcels in (updated_at, id) order, webhooks and their outbox.
+Index("ix_parcels_merchant_updated", Parcel.merchant_id, Parcel.updated_at, Parcel.id)
+Index("ix_parcels_merchant_reference", Parcel.merchant_id, Parcel.reference)
+
+
+class WebhookSubscription(Base):
+    """A merchant's webhook: a URL, the events it wants and the secret its deliveries are signed with."""
+
+    __tablename__ = "webhook_subscriptions"
+    id: Mapped[intpk]
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"), index=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    events: Mapped[str] = mapped_column(String(200))
+    secret: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str | None]
+    created_at: Mapped[created]
+    deleted_at: Mapped[datetime | None]
+
+
+class OutboxMessage(Base):
+    """A webhook event to deliver, written in the transaction of the change it reports.
+
+    ``parcel_id`` has no foreign key on purpose: ingestion may merge a parcel away while its messages
+    wait, and the message carries a snapshot of the parcel anyway.
+    """
+
+    __tablename__ = "outbox_messages"
+    __table_args__ = (
+        Index("ix_outbox_messages_due", "state", "next_attempt_at"),
+        Index("ix_outbox_messages_order", "subscription_id", "parcel_id", "state", "id"),
+    )
+    id: Mapped[bigpk]
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("webhook_subscriptions.id"))
+    parcel_id: Mapped[int | None] = mapped_column(BigId)
+    event: Mapped[codestr]
+    payload: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[created]
+    next_attempt_at: Mapped[datetime]
+    claimed_until: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(500))
+
+
+class WebhookDelivery(Base):
+    """One attempt to deliver an outbox message: the delivery log a merchant reads."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index("ix_webhook_deliveries_subscription", "subscription_id", "id"),)
+    id: Mapped[bigpk]
+    message_id: Mapped[int] = mapped_column(BigId, ForeignKey("outbox_messages.id"), index=True)
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("webhook_subscriptions.id"))
+    attempt: Mapped[int]
+    attempted_at: Mapped[datetime]
+    status_code: Mapped[int | None]
+    error: Mapped[str | None] = mapped_column(String(500))
+    duration_ms: Mapped[int] = mapped_column(default=0)
+    succeeded: Mapped[bool] = mapped_column(default=False)
+
 
 class FeedCursor(Base):
     """A carrier feed that Silkway polls (web/pull.py): where it is, how far it was read, how it fares.
