@@ -1,0 +1,345 @@
+"""Tracking-number recognition: which carriers and formats a number may belong to, and is it well formed.
+
+Rules and sources are in docs/tracking-numbers.md. Recognition is pure: no database, no network.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from tracking.events import normalize_number
+
+DATA_FILE = Path(__file__).parent / "data" / "s10_operators.json"
+
+S10_WEIGHTS = (8, 6, 4, 2, 3, 5, 9, 7)
+LONGEST_FORMAT = 23  # the numeric Cainiao format; nothing longer is a tracking number we know
+# Dashes people and spreadsheets put inside numbers; white space is removed separately.
+_DASHES = frozenset("-‐‑‒–—―−_")
+
+_S10 = re.compile(r"([A-Z]{2})([0-9]{8})([0-9])([A-Z]{2})")
+_S10_LIKE = re.compile(r"[A-Z]{2}[0-9]+[A-Z]{2}")
+_RP = re.compile(r"[0-9]{14}")
+_ALNUM = re.compile(r"[A-Z0-9]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One reading of a number: a carrier and format, how sure we are, and why.
+
+    ``passes_checks`` is False for a reading whose shape fits but whose check digit or issuer code does
+    not: it is kept (with a low confidence) so a user can see what the number was probably meant to be.
+    """
+
+    carrier: str
+    format: str
+    confidence: float
+    detail: str
+    passes_checks: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Recognition:
+    """What recognition made of a number: its normal form, readings best first, and problems in words."""
+
+    number: str
+    valid: bool
+    candidates: list[Candidate] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON shape of the public tracking-number endpoint."""
+        return {
+            "number": self.number,
+            "valid": self.valid,
+            "candidates": [
+                {"carrier": c.carrier, "format": c.format, "confidence": c.confidence, "detail": c.detail}
+                for c in self.candidates
+            ],
+            "problems": list(self.problems),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class _Pattern:
+    """A consolidator format without a public checksum: recognised by shape alone."""
+
+    format: str
+    name: str
+    regex: re.Pattern[str]
+    carriers: tuple[tuple[str, float], ...]
+    prefix: str = ""
+    example: str = ""
+    example_source: str = ""
+
+
+_PATTERNS = (
+    _Pattern(
+        "cainiao_lp",
+        "Cainiao / AliExpress LP number (LP + 14 digits)",
+        re.compile(r"LP[0-9]{14}"),
+        (("cainiao", 0.75), ("yanwen", 0.25)),
+        "LP",
+        "LP00123456789012",
+        "illustrative",
+    ),
+    _Pattern(
+        "cainiao_ae",
+        "Cainiao / AliExpress AE number (AE + 9 digits)",
+        re.compile(r"AE[0-9]{9}"),
+        (("cainiao", 0.8),),
+        "AE",
+        "AE010698498",
+        "Cainiao global detail sample",
+    ),
+    _Pattern(
+        "cainiao_global",
+        "Cainiao global number (2 letters + 10 digits + Y)",
+        re.compile(r"[A-Z]{2}[0-9]{10}Y"),
+        (("cainiao", 0.8),),
+        "",
+        "RS0814398526Y",
+        "Cainiao global detail sample",
+    ),
+    _Pattern(
+        "cainiao_numeric",
+        "Cainiao numeric number (23 digits)",
+        re.compile(r"[0-9]{23}"),
+        (("cainiao", 0.7),),
+        "",
+        "12345678901234567890123",
+        "illustrative",
+    ),
+    _Pattern(
+        "4px",
+        "4PX number (4PX + 16 letters or digits)",
+        re.compile(r"4PX[0-9A-Z]{16}"),
+        (("4px", 0.85),),
+        "4PX",
+        "4PX30001234567890CN",
+        "illustrative",
+    ),
+    _Pattern(
+        "yunexpress",
+        "YunExpress number (YT + 16 digits)",
+        re.compile(r"YT[0-9]{16}"),
+        (("yunexpress", 0.85),),
+        "YT",
+        "YT2212345678901234",
+        "illustrative",
+    ),
+    _Pattern(
+        "sf_express",
+        "SF Express waybill (SF + 13 digits)",
+        re.compile(r"SF[0-9]{13}"),
+        (("sf_express", 0.85),),
+        "SF",
+        "SF1011603494291",
+        "SF Express route response sample",
+    ),
+    _Pattern(
+        "cdek",
+        "CDEK order number (10 digits)",
+        re.compile(r"[0-9]{10}"),
+        (("cdek", 0.3),),
+        "",
+        "1106153417",
+        "CDEK ORDER_STATUS webhook sample",
+    ),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _S10Tables:
+    countries: frozenset[str]
+    operators: dict[str, str]
+    country_carriers: dict[str, str]
+    services: tuple[tuple[re.Pattern[str], str, str], ...]
+
+
+@lru_cache(maxsize=1)
+def _s10_tables() -> _S10Tables:
+    data = json.loads(DATA_FILE.read_text(encoding="utf-8"))
+    return _S10Tables(
+        countries=frozenset(data["iso_countries"]["codes"]),
+        operators={code: entry["carrier"] for code, entry in data["operator_codes"]["codes"].items()},
+        country_carriers=dict(data["country_carriers"]["carriers"]),
+        services=tuple(
+            (re.compile(entry["pattern"]), entry["kind"], entry["meaning"])
+            for entry in data["service_indicators"]["classes"]
+        ),
+    )
+
+
+def _step(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text)
+    text = "".join(ch for ch in text if not ch.isspace() and ch not in _DASHES)
+    return normalize_number(text)
+
+
+def normalize(raw: str) -> str:
+    """A number as stored and compared: NFKC, no white space or dashes, upper case (idempotent)."""
+    text = raw
+    # NFKC, removal and upper-casing can each expose work for the others (a removed space letting a
+    # combining mark compose, a capital that decomposes): repeat until nothing changes.
+    for _ in range(len(raw) + 3):
+        nxt = _step(text)
+        if nxt == text:
+            break
+        text = nxt
+    return text
+
+
+def expected_s10_check_digit(serial: str) -> int:
+    """The UPU S10 check digit of an 8-digit serial number."""
+    if len(serial) != 8 or not serial.isascii() or not serial.isdigit():
+        raise ValueError("an S10 serial is exactly 8 digits")
+    remainder = sum(int(d) * w for d, w in zip(serial, S10_WEIGHTS, strict=True)) % 11
+    check = 11 - remainder
+    return {10: 0, 11: 5}.get(check, check)
+
+
+def expected_rp_check_digit(first13: str) -> int:
+    """The check digit of a 14-digit Russian Post domestic number, from its first 13 digits."""
+    if len(first13) != 13 or not first13.isascii() or not first13.isdigit():
+        raise ValueError("the first part of a Russian Post number is exactly 13 digits")
+    odd = sum(int(d) for d in first13[0::2])
+    even = sum(int(d) for d in first13[1::2])
+    return (10 - (3 * odd + even) % 10) % 10
+
+
+def _s10_candidates(number: str) -> tuple[list[Candidate], list[str]]:
+    match = _S10.fullmatch(number)
+    if match is None:
+        if _S10_LIKE.fullmatch(number):
+            return [], [
+                f"S10 numbers are 13 characters (2 letters, 8 digits, a check digit, 2 letters); "
+                f"this one has {len(number)}"
+            ]
+        return [], []
+    service, serial, check, issuer = match.groups()
+    tables = _s10_tables()
+    problems: list[str] = []
+    expected = expected_s10_check_digit(serial)
+    if int(check) != expected:
+        problems.append(f"check digit should be {expected}, not {check} (UPU S10 rule)")
+    if issuer in tables.operators:
+        carrier, issuer_word, confidence = tables.operators[issuer], f"operator code {issuer}", 0.9
+    elif issuer in tables.countries:
+        carrier = tables.country_carriers.get(issuer, f"post_{issuer.lower()}")
+        issuer_word, confidence = f"issued in {issuer}", 0.95
+    else:
+        problems.append(f"{issuer} is neither an ISO 3166 country code nor a known operator code")
+        return [], problems
+    kind, meaning = next(((k, m) for rx, k, m in tables.services if rx.fullmatch(service)), ("", ""))
+    if kind == "domestic":
+        confidence -= 0.1
+    elif not kind:
+        confidence, meaning = 0.6, f"service indicator {service} is outside the UPU-assigned ranges"
+    detail = f"UPU S10, {meaning}, {issuer_word}"
+    if problems:
+        return [Candidate(carrier, "s10", 0.15, f"{detail}; {problems[0]}", passes_checks=False)], problems
+    return [Candidate(carrier, "s10", confidence, detail)], []
+
+
+def _russian_post_candidates(number: str) -> tuple[list[Candidate], list[str]]:
+    if not _RP.fullmatch(number):
+        return [], []
+    expected = expected_rp_check_digit(number[:13])
+    detail = (
+        f"Russian Post domestic: accepted at postcode {number[:6]}, batch {number[6:8]}, item {number[8:13]}"
+    )
+    if int(number[13]) != expected:
+        problem = f"check digit should be {expected}, not {number[13]} (Russian Post domestic rule)"
+        return [Candidate("russian_post", "russian_post_domestic", 0.15, f"{detail}; {problem}", False)], [
+            problem
+        ]
+    return [Candidate("russian_post", "russian_post_domestic", 0.9, detail)], []
+
+
+def _pattern_candidates(number: str) -> list[Candidate]:
+    found: list[Candidate] = []
+    for pattern in _PATTERNS:
+        if pattern.regex.fullmatch(number):
+            found.extend(
+                Candidate(carrier, pattern.format, confidence, f"{pattern.name}; no public checksum")
+                for carrier, confidence in pattern.carriers
+            )
+    return found
+
+
+def _shape_hints(number: str) -> list[str]:
+    """Plain-words reasons a number that matched nothing is not any known format."""
+    for pattern in _PATTERNS:
+        if pattern.prefix and number.startswith(pattern.prefix) and number[len(pattern.prefix) :].isdigit():
+            return [
+                f"does not fit the {pattern.name}: this one has {len(number) - len(pattern.prefix)} "
+                "characters after the prefix"
+            ]
+    if number.isdigit():
+        return [
+            f"a number of {len(number)} digits fits no known format "
+            "(Russian Post domestic numbers are 14 digits, CDEK 10, Cainiao 23)"
+        ]
+    return ["does not match any known tracking-number format"]
+
+
+def recognize(raw: str) -> Recognition:
+    """Rank the carriers and formats a number could belong to and explain what is wrong with it."""
+    number = normalize(raw)
+    if not number:
+        return Recognition(number, False, [], ["the number is empty"])
+    if len(number) > LONGEST_FORMAT:
+        too_long = f"{len(number)} characters is longer than any known format ({LONGEST_FORMAT})"
+        return Recognition(number, False, [], [too_long])
+    if not _ALNUM.fullmatch(number):
+        odd = next(ch for ch in number if not ("A" <= ch <= "Z" or "0" <= ch <= "9"))
+        return Recognition(
+            number, False, [], [f"tracking numbers use only Latin letters and digits, not {odd!r}"]
+        )
+    candidates: list[Candidate] = []
+    problems: list[str] = []
+    for found, trouble in (_s10_candidates(number), _russian_post_candidates(number)):
+        candidates.extend(found)
+        problems.extend(trouble)
+    candidates.extend(_pattern_candidates(number))
+    candidates.sort(key=lambda c: (-c.confidence, c.format, c.carrier))
+    if not candidates and not problems:
+        problems = _shape_hints(number)
+    return Recognition(number, any(c.passes_checks for c in candidates), candidates, problems)
+
+
+def format_examples() -> list[dict[str, str]]:
+    """The formats Silkway recognises, each with an example number, for the unknown-number help page."""
+    examples = [
+        {
+            "format": "s10",
+            "name": "UPU S10 international postal item (2 letters + 8 digits + check digit + 2 letters)",
+            "carriers": "the issuing country's postal operator (china_post, russian_post…) or yanwen (YP)",
+            "example": "RX747628194CN",
+            "example_source": "real number (itdida/itdida-issues issue 1067)",
+        },
+        {
+            "format": "russian_post_domestic",
+            "name": "Russian Post domestic item (14 digits: postcode, batch, item, check digit)",
+            "carriers": "russian_post",
+            "example": "62009147017544",
+            "example_source": "real number (parcels/russianpost test)",
+        },
+    ]
+    for pattern in _PATTERNS:
+        examples.append(
+            {
+                "format": pattern.format,
+                "name": pattern.name,
+                "carriers": ", ".join(carrier for carrier, _ in pattern.carriers),
+                "example": pattern.example,
+                "example_source": pattern.example_source,
+            }
+        )
+    return examples
