@@ -132,6 +132,11 @@ class Router:
         nearest = min((p for places in self.catalog.regions.values() for p in places), key=distance)
         return self.region_of(nearest)
 
+    def footprint(self, service: str) -> frozenset[str]:
+        """Every place named by the service's waypoints, in any region."""
+        svc = self.catalog.get(service)
+        return frozenset(n for layers in svc.routes.values() for layer in layers for n in self._expand(layer))
+
     def route_for(self, service: str, origin: str, destination: str, resume: bool = False) -> list[str]:
         """Node ids from origin to destination along the service's waypoints.
 

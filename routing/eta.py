@@ -1,0 +1,188 @@
+"""The ETA engine: delivery-time quantiles by Monte Carlo along a service's route, before and in flight."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import networkx as nx
+import numpy as np
+
+from routing.errors import NoRoute
+from routing.holidays_calendar import FloatArray, from_hours, to_hours
+from routing.inference import Candidate, candidates
+from routing.model import LegTimeModel
+from routing.network import Network, load_network
+from routing.plans import Plan, build_plan
+from routing.services import Router, ServiceCatalog, load_services
+from routing.tracks import ParcelTrack, Stay, aware, stays
+
+SAMPLES = 2000
+DEFAULT_ORIGIN = "cn_shenzhen"  # the largest origin; used when a parcel says nothing of where it began
+
+
+@dataclass(frozen=True, slots=True)
+class EtaEstimate:
+    """Delivery-time quantiles (aware UTC datetimes) with the route and the model that produced them."""
+
+    p10: datetime
+    p50: datetime
+    p90: datetime
+    route: list[str]
+    service: str
+    model_version: str
+    learned_from: int
+    candidates: tuple[Candidate, ...] = field(default=())
+
+    @property
+    def spread_hours(self) -> float:
+        """Width of the 80 % interval, in hours."""
+        return (self.p90 - self.p10).total_seconds() / 3600.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape of ETA answers (``p10``, ``p50``, ``p90``, ``route``, ``model``...)."""
+        return {
+            "p10": self.p10.isoformat(),
+            "p50": self.p50.isoformat(),
+            "p90": self.p90.isoformat(),
+            "route": list(self.route),
+            "service": self.service,
+            "model": {"version": self.model_version, "learned_from": self.learned_from},
+            "spread_hours": round(self.spread_hours, 1),
+            "candidates": [
+                {"service": c.service, "destination": c.destination, "probability": round(c.weight, 4)}
+                for c in self.candidates
+            ],
+        }
+
+
+class EtaEngine:
+    """Answers ETA questions from a network and a leg-time model; build one per model and share it."""
+
+    def __init__(
+        self,
+        network: Network | None = None,
+        model: LegTimeModel | None = None,
+        catalog: ServiceCatalog | None = None,
+        samples: int = SAMPLES,
+    ) -> None:
+        self.network = network or load_network()
+        self.model = model or LegTimeModel.prior()
+        self.router = Router(self.network, catalog or load_services())
+        self.samples = samples
+        self._plans: dict[tuple[str, tuple[str, ...], bool], Plan] = {}
+
+    def quote(self, origin: str, destination: str, service: str, ship_at: datetime) -> EtaEstimate:
+        """Quantiles of the delivery time of a parcel handed over at ``origin`` at ``ship_at``."""
+        route = self.router.route_for(service, origin, destination)
+        plan = self._plan(service, route, at_origin=True)
+        start = np.full(self.samples, to_hours(aware(ship_at)))
+        return self._estimate(plan.run(start), route, service, ())
+
+    def in_flight(self, track: ParcelTrack, as_of: datetime) -> EtaEstimate:
+        """Quantiles of the delivery time of a parcel under way, given its scans up to ``as_of``."""
+        as_of = aware(as_of)
+        scans = track.scans_until(as_of)
+        delivered = [s for s in scans if s.is_delivered]
+        known = [s for s in scans if s.place_id in self.network.places]
+        visited = [s.place for s in stays(known)]
+        if delivered:
+            at = aware(delivered[0].at)
+            return EtaEstimate(at, at, at, visited, track.service or "unknown", self.model.version,
+                               self.model.observations)
+        options = candidates(self.router, track, as_of, DEFAULT_ORIGIN)
+        if not options:
+            return self._fallback(track, known, as_of)
+        counts = np.maximum(np.round(np.array([c.weight for c in options]) * self.samples), 1).astype(int)
+        parts = []
+        routes = []
+        for candidate, n in zip(options, counts, strict=True):
+            arrival, route = self._from_position(candidate, stays(known), scans, as_of, int(n))
+            if arrival is not None:
+                parts.append(arrival)
+                routes.append(route)
+        if not parts:
+            return self._fallback(track, known, as_of)
+        best = options[0]
+        return self._estimate(np.concatenate(parts), routes[0], best.service, tuple(options))
+
+    def _from_position(
+        self, candidate: Candidate, visits: list[Stay], scans: Sequence[Any], as_of: datetime, n: int
+    ) -> tuple[FloatArray | None, list[str]]:
+        """Arrival samples for one candidate reading, conditioned on where the parcel is and since when."""
+        now = to_hours(as_of)
+        if not visits:
+            # Nothing scanned at a known place: the parcel is still being handled at its origin.
+            route = self.router.route_for(candidate.service, candidate.origin, candidate.destination)
+            since = to_hours(aware(scans[0].at)) if scans else now
+            plan = self._plan(candidate.service, route, at_origin=True)
+            return self._condition(plan, 0, since, now, n), route
+        here = visits[-1]
+        try:
+            route = self.router.route_for(candidate.service, here.place, candidate.destination, resume=True)
+        except NoRoute:
+            return None, []
+        at_origin = len(visits) == 1 and here.place == candidate.origin
+        plan = self._plan(candidate.service, route, at_origin=at_origin)
+        if not plan.steps:
+            return np.full(n, now), route
+        first = plan.steps[0]
+        if here.left:
+            index = 1 if first.kind == "dwell" else 0
+            return self._condition(plan, index, to_hours(here.last), now, n), route
+        if first.kind == "dwell":
+            return self._condition(plan, 0, to_hours(here.first), now, n), route
+        return plan.run(np.full(n, now)), route
+
+    def _condition(self, plan: Plan, index: int, since: float, now: float, n: int) -> FloatArray:
+        """Finish step ``index`` (begun at ``since``) given it has not finished by ``now``, then the rest."""
+        if index >= len(plan.steps):
+            return np.full(n, now)
+        step = plan.steps[index]
+        u = plan.uniforms(n)
+        calendar = step.calendar if step.kind == "dwell" else step.arrival_calendar
+        if calendar is not None:
+            start_w = float(calendar.working_clock(np.array([since]))[0])
+            done_w = float(calendar.working_clock(np.array([now]))[0]) - start_w
+            total = step.dist.sample_beyond(u, done_w)
+            end = calendar.real_time(start_w + total)
+        else:
+            end = since + step.dist.sample_beyond(u, now - since)
+        return plan.run(np.maximum(end, now), index + 1)
+
+    def _fallback(self, track: ParcelTrack, known: Sequence[Any], as_of: datetime) -> EtaEstimate:
+        """No service explains the scans: follow the fastest path of any mode from the last place."""
+        here = known[-1].place_id if known else DEFAULT_ORIGIN
+        target = "ru_moscow"
+        if track.destination:
+            target = self.network.resolve(track.destination, "destination")
+
+        def weight(u: str, v: str, _: Any) -> float | None:
+            leg = self.network.leg(u, v)
+            return None if leg is None or not self.network.is_active(v) else leg.hours.typical
+
+        try:
+            route = list(nx.dijkstra_path(self.network.graph, here, target, weight=weight))
+        except (nx.NetworkXNoPath, nx.NodeNotFound):
+            raise NoRoute(track.service or "unknown", str(here), target) from None
+        plan = self._plan("", route, at_origin=False)
+        since = to_hours(aware(known[-1].at)) if known else to_hours(as_of)
+        arrival = self._condition(plan, 0, since, to_hours(as_of), self.samples)
+        return self._estimate(arrival, route, "unknown", ())
+
+    def _plan(self, service: str, route: Sequence[str], at_origin: bool) -> Plan:
+        key = (service, tuple(route), at_origin)
+        if key not in self._plans:
+            svc = self.router.catalog.get(service) if service else None
+            self._plans[key] = build_plan(self.network, self.model, svc, route, self.samples, at_origin)
+        return self._plans[key]
+
+    def _estimate(
+        self, arrival: FloatArray, route: list[str], service: str, options: tuple[Candidate, ...]
+    ) -> EtaEstimate:
+        p10, p50, p90 = np.percentile(arrival, [10, 50, 90])
+        return EtaEstimate(from_hours(p10), from_hours(p50), from_hours(p90), list(route), service,
+                           self.model.version, self.model.observations, options)
+

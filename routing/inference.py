@@ -1,0 +1,117 @@
+"""Guessing what a parcel's merchant did not register: its service and destination, with likelihoods."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+
+import networkx as nx
+
+from routing.errors import NoRoute, RoutingError
+from routing.services import Router
+from routing.tracks import ParcelTrack, TrackScan, aware
+
+MAX_DESTINATIONS = 8
+MIN_SHARE = 0.01
+OFF_ROUTE_FACTOR = 0.05  # each visited place a service would not pass divides its odds by 20
+# Places whose role gives the service away (an airport, a land border, a sea port, an exchange office).
+REVEALING_ROLES = frozenset({
+    "export_gateway_air", "export_gateway_sea", "border_crossing_cn", "border_crossing_ru",
+    "border_crossing_transit", "import_exchange", "import_exchange_and_sorting", "rail_terminal",
+})
+TIMING_SIGMA = 0.6  # spread (log scale) of an observed time between two scans around the route's typical
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One reading of an unregistered parcel: a service and a destination, with its probability."""
+
+    service: str
+    origin: str
+    destination: str
+    weight: float
+
+
+def _resolve(router: Router, value: str | None, field: str) -> str | None:
+    if not value:
+        return None
+    try:
+        return router.network.resolve(value, field)
+    except RoutingError:
+        return None
+
+
+def _known(router: Router, scans: list[TrackScan]) -> list[TrackScan]:
+    return [s for s in scans if s.place_id is not None and s.place_id in router.network.places]
+
+
+def destinations(router: Router, track: ParcelTrack, known: list[TrackScan]) -> dict[str, float]:
+    """Destination candidates: the registered one, a Russian city scanned, else by the cities' shares."""
+    network = router.network
+    registered = _resolve(router, track.destination, "destination")
+    if registered:
+        return {registered: 1.0}
+    cities = [s.place_id for s in known if s.place_id and network.place(s.place_id).role == "last_mile_city"]
+    russian = [s.place_id for s in known if s.place_id and network.place(s.place_id).country == "RU"]
+    if cities and network.place(cities[-1]).country == "RU":
+        return {cities[-1]: 1.0}
+    weights = dict(router.catalog.destination_weights)
+    if russian:
+        reachable = nx.descendants(network.graph, russian[-1]) | {russian[-1]}
+        weights = {city: w for city, w in weights.items() if city in reachable} or weights
+    top = sorted(weights.items(), key=lambda item: -item[1])[:MAX_DESTINATIONS]
+    total = sum(w for _, w in top)
+    return {city: w / total for city, w in top}
+
+
+def _timing(router: Router, route: list[str], known: list[TrackScan]) -> float:
+    """Likelihood of the time between the first and the last scanned places under this route."""
+    on_route = [s for s in known if s.place_id in route]
+    if len(on_route) < 2:
+        return 1.0
+    first, last = on_route[0], on_route[-1]
+    i, j = route.index(str(first.place_id)), route.index(str(last.place_id))
+    observed = (aware(last.at) - aware(first.at)).total_seconds() / 3600.0
+    if j <= i or observed <= 0:
+        return 1.0
+    typical = 0.0
+    for a, b in zip(route[i:j], route[i + 1 : j + 1], strict=True):
+        leg = router.network.leg(a, b)
+        dwell = router.network.place(b).dwell
+        typical += (leg.hours.typical if leg else 0.0) + (dwell.typical if dwell and b != route[j] else 0.0)
+    return math.exp(-0.5 * (math.log(observed / max(typical, 1.0)) / TIMING_SIGMA) ** 2)
+
+
+def candidates(router: Router, track: ParcelTrack, as_of: datetime, default_origin: str) -> list[Candidate]:
+    """Every plausible (service, destination) for a parcel, weighted by how well it explains the scans."""
+    known = _known(router, track.scans_until(as_of))
+    origin = _resolve(router, track.origin, "origin")
+    if origin is None:
+        abroad = [str(s.place_id) for s in known if router.network.place(str(s.place_id)).country != "RU"]
+        origin = abroad[0] if abroad else default_origin
+    registered = track.service if track.service in router.catalog.services else None
+    services = [router.catalog.get(registered)] if registered else list(router.catalog.services.values())
+    revealing = {s.place_id for s in known if router.network.place(str(s.place_id)).role in REVEALING_ROLES}
+    found: list[Candidate] = []
+    for destination, p_destination in destinations(router, track, known).items():
+        for service in services:
+            try:
+                route = router.route_for(service.code, origin, destination)
+            except NoRoute:
+                continue
+            off_route = len(revealing - set(route) - router.footprint(service.code))
+            weight = (
+                p_destination
+                * (1.0 if registered else service.share * service.number_likelihood(track.numbers))
+                * OFF_ROUTE_FACTOR**off_route
+                * _timing(router, route, known)
+            )
+            found.append(Candidate(service.code, origin, destination, weight))
+    total = sum(c.weight for c in found)
+    if total <= 0:
+        return []
+    kept = [c for c in found if c.weight / total >= MIN_SHARE]
+    total = sum(c.weight for c in kept)
+    return sorted((Candidate(c.service, c.origin, c.destination, c.weight / total) for c in kept),
+                  key=lambda c: -c.weight)

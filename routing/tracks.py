@@ -1,0 +1,78 @@
+"""What the routing package knows of a parcel: its scans at places, as plain data from the tracking layer."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+# Scan substatuses that mean the parcel has left the place of the scan.
+DEPARTURE_SUBSTATUSES = frozenset({"departed", "line_haul", "forwarded"})
+
+
+@dataclass(frozen=True, slots=True)
+class TrackScan:
+    """One scan: where (a network node id, if resolved), the country, the canonical status and when."""
+
+    place_id: str | None
+    country: str | None
+    status: str
+    substatus: str
+    at: datetime
+
+    @property
+    def is_delivered(self) -> bool:
+        """True for the delivery scan."""
+        return self.status == "delivered"
+
+    @property
+    def is_departure(self) -> bool:
+        """True when the scan says the parcel left its place."""
+        return self.status == "in_transit" and self.substatus in DEPARTURE_SUBSTATUSES
+
+
+@dataclass(frozen=True, slots=True)
+class ParcelTrack:
+    """A parcel as the ETA engine sees it; service, origin and destination are None when not registered."""
+
+    numbers: tuple[str, ...]
+    service: str | None
+    origin: str | None
+    destination: str | None
+    scans: Sequence[TrackScan] = field(default_factory=tuple)
+
+    def scans_until(self, as_of: datetime) -> list[TrackScan]:
+        """The scans that had happened by ``as_of``, oldest first."""
+        limit = aware(as_of)
+        return sorted((s for s in self.scans if aware(s.at) <= limit), key=lambda s: aware(s.at))
+
+
+@dataclass(frozen=True, slots=True)
+class Stay:
+    """A run of consecutive scans at one place: when the first and the last were made."""
+
+    place: str
+    first: datetime
+    last: datetime
+    left: bool
+    delivered: bool
+
+
+def stays(scans: Sequence[TrackScan]) -> list[Stay]:
+    """Group time-ordered scans at known places into consecutive stays."""
+    out: list[Stay] = []
+    for scan in scans:
+        if scan.place_id is None:
+            continue
+        at = aware(scan.at)
+        if out and out[-1].place == scan.place_id:
+            prev = out[-1]
+            out[-1] = Stay(prev.place, prev.first, at, scan.is_departure, prev.delivered or scan.is_delivered)
+        else:
+            out.append(Stay(scan.place_id, at, at, scan.is_departure, scan.is_delivered))
+    return out
+
+
+def aware(moment: datetime) -> datetime:
+    """``moment`` as an aware UTC datetime (naive values are taken as UTC)."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
