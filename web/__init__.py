@@ -20,8 +20,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config.from_prefixed_env(prefix="SILKWAY")
     if test_config:
         app.config.from_mapping(test_config)
-    from web import api_carriers, api_public, db, errors, health, logs, metrics
-    from web.openapi import spec
+    from web import api_carriers, api_public, db, errors, health, logs, metrics, openapi
 
     logs.configure(app.config.get("LOG_LEVEL", "INFO"), json_logs=app.config.get("JSON_LOGS", True))
     db.init_app(app)
@@ -33,5 +32,15 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from web import api_operators
 
     app.register_blueprint(api_operators.bp)
-    spec.register(app)
+    from web import api_merchants, dashboard
+
+    app.register_blueprint(api_merchants.bp)
+    app.register_blueprint(dashboard.bp)
+    from web import i18n, limits, pages, security
+
+    i18n.init_app(app)
+    security.register(app)
+    app.register_blueprint(pages.bp)
+    limits.init_app(app)  # after the public blueprints: it puts them under the rate limits
+    openapi.register(app)
     return app

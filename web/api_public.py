@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, Response
 from spectree import Response as Doc
 
+from tracking.numbers import recognize
 from tracking.queries import PublicParcel, public_parcel
 from web.db import get_session
 from web.errors import Problem, json_response
@@ -53,8 +54,6 @@ def candidates_json(candidates: list[Any]) -> list[dict[str, Any]]:
 
 def not_found(number: str) -> Problem:
     """A 404 that helps: what the number looks like and which carriers it may belong to."""
-    from tracking.numbers import recognize
-
     found = recognize(number)
     return Problem(
         404,
@@ -84,8 +83,6 @@ def get_parcel(tracking_number: str) -> Response:
 @spec.validate(resp=Doc(HTTP_200=TrackingNumberOut), tags=["public"], skip_validation=True)
 def get_tracking_number(number: str) -> Response:
     """Whether a tracking number is valid, and the carriers and formats it may belong to, ranked."""
-    from tracking.numbers import recognize
-
     found = recognize(number)
     return json_response(
         {

@@ -7,20 +7,35 @@ problem+json naming the item and field at fault.
 
 from __future__ import annotations
 
+from flask import Flask, Response
 from spectree import SecurityScheme, SpecTree
+from spectree.models import SecuritySchemeData
+
+from web.errors import json_response
 
 spec = SpecTree(
     "flask",
     title="Silkway API",
     version="v1",
-    path="api",
+    # spectree leaves every route under its own path out of the document, so its pages live under
+    # /apidoc and /api/openapi.json is served by document() below.
+    path="apidoc",
     filename="openapi.json",
     mode="strict",
     annotations=False,
     security_schemes=[
-        SecurityScheme(name="bearer", data={"type": "http", "scheme": "bearer"}),
+        SecurityScheme(name="bearer", data=SecuritySchemeData(type="http", scheme="bearer")),
     ],
     description="Parcel tracking and delivery-time prediction for the China to Russia corridor.",
 )
 
 BEARER = {"bearer": []}
+
+
+def register(app: Flask) -> None:
+    """Attach spectree to the app and serve the document at /api/openapi.json."""
+    spec.register(app)
+
+    @app.get("/api/openapi.json", endpoint="api_document")
+    def document() -> Response:
+        return json_response(spec.spec)
