@@ -7,14 +7,27 @@ told otherwise.
 
 from __future__ import annotations
 
-from carriers import canonical
+from carriers import (
+    canonical,
+    cdek,
+    cdek_v1,
+    csv_format,
+    russian_post,
+)
 from carriers.base import Adapter
 
 ADAPTERS: dict[str, Adapter] = {
     canonical.name: canonical,
+    russian_post.name: russian_post,
+    cdek.name: cdek,
+    cdek_v1.name: cdek_v1,
+    csv_format.name: csv_format,
 }
 
-BUILT_IN_FORMATS: dict[str, str] = {}
+BUILT_IN_FORMATS: dict[str, str] = {
+    "russian_post": "russian_post",
+    "cdek": "cdek",
+}
 
 
 def adapter_for(format_name: str) -> Adapter:
