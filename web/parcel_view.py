@@ -1,0 +1,208 @@
+"""What the parcel page shows, worked out from the public view: words, stages, ETA window and map."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flask import url_for
+from flask_babel import gettext as _
+from markupsafe import Markup
+from sqlalchemy.orm import Session
+
+from tracking.queries import PublicEvent, PublicParcel
+from web.i18n import STAGES, country_name, date_window, day, percent, status_words
+from web.map_svg import MapPoint, network, node_point, place_name, route_svg
+
+log = logging.getLogger("silkway.web.pages")
+
+CUSTOMS = {"arrived_destination_country", "customs_processing", "customs_cleared", "handed_over"}
+LAST_MILE = {"out_for_delivery", "available_for_pickup", "delivery_failed"}
+# p10 and p90 bound the window, so it holds the delivery with this probability.
+WINDOW_PROBABILITY = 0.8
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One line of the history: our words for the status, the carrier's own words, when and where."""
+
+    words: str
+    original: str
+    at: datetime
+    place: str
+    carrier: str
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class EtaWindow:
+    """The expected delivery as shown: a window of days, its probability and the likeliest day."""
+
+    window: str
+    probability: str
+    likeliest: str
+
+
+@dataclass(slots=True)
+class ParcelPage:
+    """Everything the parcel page renders, already in the reader's language."""
+
+    headline: str
+    stage: int
+    entries: list[Entry]
+    eta: EtaWindow | None
+    route_map: Markup | None
+    stages: list[str] = field(default_factory=list)
+
+
+def stage_of(status: str, substatus: str) -> int:
+    """Which of the five stages (label, on the way, customs, delivery, delivered) a status belongs to."""
+    if status == "delivered":
+        return 4
+    if status in LAST_MILE:
+        return 3
+    if substatus in CUSTOMS or substatus == "customs_held":
+        return 2
+    if status in ("pending", "info_received"):
+        return 0
+    return 1
+
+
+def place_of(event: PublicEvent, lang: str) -> str:
+    """Where an event happened, in the reader's language where the place is a known network node."""
+    name = place_name(event.place_id, lang) or event.location_name or ""
+    country = country_name(event.country)
+    if name and country and country not in name:
+        return f"{name}, {country}"
+    return name or country
+
+
+def entry(event: PublicEvent, lang: str) -> Entry:
+    """A history line for one event."""
+    return Entry(
+        words=status_words(event.status, event.substatus),
+        original=event.description.strip(),
+        at=event.occurred_at,
+        place=place_of(event, lang),
+        carrier=event.carrier,
+        status=event.status,
+    )
+
+
+def summary(view: PublicParcel, lang: str) -> dict[str, Any]:
+    """The one-line summary of a parcel on the several-numbers page."""
+    latest = view.events[0] if view.events else None
+    return {
+        "words": status_words(view.status, view.substatus),
+        "at": latest.occurred_at if latest else None,
+        "place": place_of(latest, lang) if latest else "",
+        "status": view.status,
+    }
+
+
+def eta_for(session: Session, view: PublicParcel) -> dict[str, Any] | None:
+    """The parcel's ETA from ``web.eta_service`` when that service exists and has one; else None."""
+    try:
+        service = importlib.import_module("web.eta_service")
+    except ModuleNotFoundError as exc:
+        if exc.name != "web.eta_service":
+            raise
+        return None
+    try:
+        eta: dict[str, Any] | None = service.parcel_eta(session, view)
+    except Exception:  # an ETA is a bonus: the page must show the tracking history regardless
+        log.exception("ETA failed for parcel %s", view.id)
+        return None
+    return eta if eta and eta.get("p10") and eta.get("p90") else None
+
+
+def _zone(eta: dict[str, Any], view: PublicParcel) -> tzinfo:
+    route = eta.get("route") or []
+    node = network().get(route[-1]) if route else None
+    if node and node.get("timezone"):
+        try:
+            return ZoneInfo(node["timezone"])
+        except ZoneInfoNotFoundError:
+            pass
+    if view.events and view.events[0].occurred_at.tzinfo is not None:
+        return view.events[0].occurred_at.tzinfo
+    return ZoneInfo("UTC")
+
+
+def eta_window(eta: dict[str, Any], view: PublicParcel) -> EtaWindow:
+    """The ETA as a window of days in the destination's time zone."""
+    zone = _zone(eta, view)
+    p50 = eta.get("p50") or eta["p10"]
+    return EtaWindow(
+        window=date_window(eta["p10"], eta["p90"], zone),
+        probability=percent(WINDOW_PROBABILITY),
+        likeliest=day(p50, zone),
+    )
+
+
+def _route_points(view: PublicParcel, eta: dict[str, Any] | None, lang: str) -> tuple[list[MapPoint], ...]:
+    done: list[MapPoint] = []
+    for event in reversed(view.events):
+        if event.lat is not None and event.lon is not None:
+            point = MapPoint(event.lat, event.lon, place_name(event.place_id, lang) or event.location_name)
+        else:
+            point = node_point(event.place_id or "", lang)  # type: ignore[assignment]
+        if point is not None and (not done or (done[-1].lat, done[-1].lon) != (point.lat, point.lon)):
+            done.append(point)
+    route = [p for p in (node_point(n, lang) for n in (eta or {}).get("route") or []) if p is not None]
+    if view.status == "delivered" or not route:
+        return done, []
+    if not done:
+        return done, route
+    visited = {e.place_id for e in view.events if e.place_id}
+    current = done[-1]
+    nearest = min(
+        range(len(route)), key=lambda i: math.dist((route[i].lat, route[i].lon), (current.lat, current.lon))
+    )
+    passed = max([i for i, n in enumerate((eta or {}).get("route") or []) if n in visited] + [nearest])
+    return done, [current, *route[passed + 1 :]]
+
+
+def route_map(view: PublicParcel, eta: dict[str, Any] | None, lang: str) -> Markup | None:
+    """The route map, or None when nothing of the route has a known position."""
+    done, ahead = _route_points(view, eta, lang)
+    if not done and len(ahead) < 2:
+        return None
+    origin = (done or ahead)[0].label or ""
+    now = done[-1].label if done else ""
+    end = ahead[-1].label if len(ahead) > 1 else ""
+    description = _("Route of the parcel from %(origin)s.", origin=origin)
+    if now:
+        description += " " + _("Last seen at %(place)s.", place=now)
+    if end:
+        description += " " + _("Expected to travel on to %(place)s.", place=end)
+    return route_svg(
+        done,
+        ahead,
+        title=_("Map of the parcel's route"),
+        description=description,
+        basemap_url=url_for("pages.basemap"),
+        country_names={code: country_name(code) for code in ("RU", "CN", "KZ", "MN")},
+    )
+
+
+def parcel_page(view: PublicParcel, eta: dict[str, Any] | None, lang: str) -> ParcelPage:
+    """Everything the parcel page shows, in ``lang``."""
+    stage = max(
+        [stage_of(e.status, e.substatus) for e in view.events] + [stage_of(view.status, view.substatus)]
+    )
+    if view.status != "delivered":
+        stage = min(stage, 3)
+    return ParcelPage(
+        headline=status_words(view.status, view.substatus),
+        stage=stage,
+        entries=[entry(e, lang) for e in view.events],
+        eta=eta_window(eta, view) if eta else None,
+        route_map=route_map(view, eta, lang),
+        stages=[str(s) for s in STAGES],
+    )
