@@ -8,11 +8,17 @@ told otherwise.
 from __future__ import annotations
 
 from carriers import (
+    aftership,
+    cainiao,
     canonical,
     cdek,
     cdek_v1,
     csv_format,
+    easypost,
     russian_post,
+    sf_express,
+    track17,
+    yanwen,
 )
 from carriers.base import Adapter
 
@@ -22,11 +28,19 @@ ADAPTERS: dict[str, Adapter] = {
     cdek.name: cdek,
     cdek_v1.name: cdek_v1,
     csv_format.name: csv_format,
+    cainiao.name: cainiao,
+    track17.name: track17,
+    aftership.name: aftership,
+    easypost.name: easypost,
+    sf_express.name: sf_express,
+    yanwen.name: yanwen,
 }
 
 BUILT_IN_FORMATS: dict[str, str] = {
     "russian_post": "russian_post",
     "cdek": "cdek",
+    "cainiao": "cainiao",
+    "track17": "track17",
 }
 
 
