@@ -134,7 +134,8 @@ class EtaEngine:
             return self._condition(plan, index, to_hours(here.last), now, n), route
         if first.kind == "dwell":
             return self._condition(plan, 0, to_hours(here.first), now, n), route
-        return plan.run(np.full(n, now)), route
+        # No dwell here: the parcel moves on at once, so it has been on the next leg since its last scan.
+        return self._condition(plan, 0, to_hours(here.last), now, n), route
 
     def _condition(self, plan: Plan, index: int, since: float, now: float, n: int) -> FloatArray:
         """Finish step ``index`` (begun at ``since``) given it has not finished by ``now``, then the rest."""

@@ -26,6 +26,7 @@ from routing.distributions import SIGMA_RANGE, LogNormal, inverse_mills
 from routing.holidays_calendar import FloatArray, schedule_data
 from routing.model import LearnedTime, LegTimeModel
 from routing.network import Network, TimeRange
+from routing.services import ServiceCatalog, load_services
 from routing.tracks import ParcelTrack, aware, stays
 
 MIN_HOURS = 0.1
@@ -42,11 +43,14 @@ class LegObservation:
     started_at: datetime
     ended_at: datetime | None
     service: str | None = None
+    at_origin: bool = False
 
     @property
     def key(self) -> str:
-        """The model key: ``"A>B"`` for a leg, the place id for a dwell."""
-        return self.from_place if self.kind == "dwell" else f"{self.from_place}>{self.to_place}"
+        """The model key: ``"A>B"`` for a leg, the place id for a dwell, ``place@service`` for handling."""
+        if self.kind == "dwell":
+            return f"{self.from_place}@{self.service}" if self.at_origin and self.service else self.from_place
+        return f"{self.from_place}>{self.to_place}"
 
 
 def observations_from_tracks(tracks: Iterable[ParcelTrack], as_of: datetime) -> list[LegObservation]:
@@ -54,11 +58,14 @@ def observations_from_tracks(tracks: Iterable[ParcelTrack], as_of: datetime) -> 
 
     A dwell runs from the first to the last scan of a stay; a leg from the last scan at one place to the
     first at the next (to the delivery scan for the final city). A parcel last seen leaving a place gives
-    a censored leg whose destination is the place most parcels went next from there.
+    a censored leg whose destination is the place most parcels went next from there. A parcel last seen
+    arriving gives a censored dwell where parcels are usually scanned more than once, else a censored leg
+    (at a place scanned once, the last scan is the departure).
     """
     as_of = aware(as_of)
     done: list[LegObservation] = []
     open_legs: list[LegObservation] = []
+    unclear: list[LegObservation] = []
     for track in tracks:
         visits = stays(track.scans_until(as_of))
         for i, stay in enumerate(visits):
@@ -67,10 +74,14 @@ def observations_from_tracks(tracks: Iterable[ParcelTrack], as_of: datetime) -> 
             nxt = visits[i + 1] if i + 1 < len(visits) else None
             still_here = nxt is None and not stay.left
             if still_here:
-                done.append(LegObservation(stay.place, stay.place, "dwell", stay.first, None, track.service))
+                unclear.append(
+                    LegObservation(stay.place, stay.place, "dwell", stay.first, None, track.service, i == 0)
+                )
                 continue
             if stay.last > stay.first:
-                dwell = LegObservation(stay.place, stay.place, "dwell", stay.first, stay.last, track.service)
+                dwell = LegObservation(
+                    stay.place, stay.place, "dwell", stay.first, stay.last, track.service, at_origin=i == 0
+                )
                 done.append(dwell)
             if nxt is None:
                 open_legs.append(LegObservation(stay.place, None, "leg", stay.last, None, track.service))
@@ -81,6 +92,12 @@ def observations_from_tracks(tracks: Iterable[ParcelTrack], as_of: datetime) -> 
     for obs in done:
         if obs.kind == "leg" and obs.to_place:
             following[obs.from_place][obs.to_place] += 1
+    dwelling = {obs.key for obs in done if obs.kind == "dwell"}
+    for obs in unclear:
+        if obs.key in dwelling:
+            done.append(obs)
+        else:
+            open_legs.append(LegObservation(obs.from_place, None, "leg", obs.started_at, None, obs.service))
     for obs in open_legs:
         if following[obs.from_place]:
             target = following[obs.from_place].most_common(1)[0][0]
@@ -111,7 +128,10 @@ def censored_fit(
     return LogNormal(mu, sigma)
 
 
-def _prior(network: Network, obs: LegObservation) -> TimeRange | None:
+def _prior(network: Network, obs: LegObservation, catalog: ServiceCatalog) -> TimeRange | None:
+    service = catalog.services.get(obs.service or "")
+    if obs.kind == "dwell" and obs.at_origin and service is not None:
+        return service.handling
     if obs.kind == "dwell":
         dwell = network.place(obs.from_place).dwell
         return dwell or TimeRange.from_data(schedule_data()["unknown_place_dwell_hours"])
@@ -147,6 +167,7 @@ def fit(
     prior_strength: float = 5.0,
     surge_half_life_days: float = 1.0,
     surge_strength: float = 10.0,
+    catalog: ServiceCatalog | None = None,
 ) -> LegTimeModel:
     """Fit a leg-time model to observations made up to ``as_of`` (recent ones weigh more)."""
     as_of = aware(as_of)
@@ -158,7 +179,7 @@ def fit(
     legs: dict[str, LearnedTime] = {}
     dwells: dict[str, LearnedTime] = {}
     for key, group in sorted(groups.items()):
-        prior = _prior(network, group[0])
+        prior = _prior(network, group[0], catalog or load_services())
         if prior is None:
             continue
         age = np.array([(as_of - aware(o.started_at)).total_seconds() / 86400 for o in group])

@@ -103,8 +103,8 @@ def build_plan(
 
     def dwell(place: str, first: bool) -> None:
         nonlocal seen_exchange
-        learned = model.dwell(place)
         handling = first and at_origin and service is not None
+        learned = model.dwell(f"{place}@{service.code}" if handling and service else place)
         prior = service.handling if handling and service else _prior_dwell(network, place, seen_exchange)
         seen_exchange = seen_exchange or network.place(place).role in IMPORT_EXCHANGE_ROLES
         dist = learned.dist if learned else (LogNormal.from_range(prior) if prior else None)
