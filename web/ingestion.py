@@ -21,6 +21,7 @@ from tracking import models
 from tracking.events import ItemError, ParseResult, PayloadError
 from tracking.ingest import CarrierRef, IngestReport, PlaceResolver, ingest
 from tracking.types import utcnow
+from tracking.webhooks import enqueue_status_changes
 
 RETRIES = 3
 
@@ -136,6 +137,7 @@ def _store(
         raise BatchRejected(rejected, len(parsed.events) + len(parsed.errors))
     payload.accepted, payload.duplicates, payload.rejected = report.accepted, report.duplicates, len(rejected)
     _count_unmapped(session, carrier.id, parsed.unmapped)
+    enqueue_status_changes(session, report.changes)
     session.commit()
     return Outcome(report.accepted, report.duplicates, rejected, parsed.ignored, parsed.unmapped, report)
 

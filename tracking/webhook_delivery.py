@@ -1,0 +1,271 @@
+"""Delivering merchant webhooks: claim due outbox messages, sign, send, log each attempt, retry.
+
+Pure over a Session: the network is behind the ``Sender`` passed in (web/webhook_sender.py). Several
+processors may run at once: on PostgreSQL each claims rows with ``FOR UPDATE SKIP LOCKED`` and a lease;
+on SQLite ``BEGIN IMMEDIATE`` serialises the claims. Only the oldest pending message of a parcel for a
+subscription is ever due, so a receiver gets each parcel's events in order. Failed attempts are retried
+after 30 s, doubling up to one hour, for 24 hours; then the message is marked failed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import exists, or_, select, update
+from sqlalchemy.orm import Session, aliased
+
+from tracking import models
+from tracking.types import utcnow
+
+FIRST_RETRY = timedelta(seconds=30)
+MAX_RETRY = timedelta(hours=1)
+GIVE_UP_AFTER = timedelta(hours=24)
+SIGNATURE_HEADER = "Silkway-Signature"
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookRequest:
+    """One signed POST to a merchant's URL; ``at`` is the processor's clock (also in the signature)."""
+
+    url: str
+    body: bytes
+    headers: dict[str, str]
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    """What the receiver answered: an HTTP status, or an error when no answer came."""
+
+    status_code: int | None
+    error: str | None = None
+    duration_ms: int = 0
+
+    @property
+    def ok(self) -> bool:
+        """True for a 2xx answer."""
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+class Sender(Protocol):
+    """Sends a webhook request over the network (web/webhook_sender.py: urllib, or a fake for tests)."""
+
+    def send(self, request: WebhookRequest) -> SendResult:
+        """POST the request and report the answer; never raises for network failures."""
+        ...
+
+
+@dataclass(slots=True)
+class OutboxCounts:
+    """What one run of the processor did."""
+
+    claimed: int = 0
+    delivered: int = 0
+    retrying: int = 0
+    failed: int = 0
+
+
+def signature_header(secret: str, timestamp: int, body: bytes) -> str:
+    """The ``Silkway-Signature`` value: ``t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>``."""
+    signed = f"{timestamp}.".encode() + body
+    digest = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+def verify_signature(secret: str, header: str, body: bytes, now: datetime, tolerance: int = 300) -> bool:
+    """True when ``header`` signs ``body`` with ``secret`` at a time within ``tolerance`` seconds of now."""
+    parts: dict[str, list[str]] = {}
+    for item in (header or "").split(","):
+        key, _, value = item.strip().partition("=")
+        parts.setdefault(key, []).append(value)
+    try:
+        timestamp = int(parts["t"][0])
+    except (KeyError, ValueError):
+        return False
+    if abs(now.timestamp() - timestamp) > tolerance:
+        return False
+    expected = signature_header(secret, timestamp, body).split("v1=", 1)[1]
+    return any(hmac.compare_digest(expected, given) for given in parts.get("v1", []))
+
+
+def retry_delay(attempt: int) -> timedelta:
+    """How long to wait after failed attempt number ``attempt``: 30 s doubling, capped at one hour."""
+    delay: timedelta = min(FIRST_RETRY * (2 ** max(attempt - 1, 0)), MAX_RETRY)
+    return delay
+
+
+@dataclass(slots=True)
+class _Claimed:
+    id: int
+    event: str
+    payload: str
+    created_at: datetime
+    attempts: int
+    subscription_id: int
+    url: str
+    secret: str
+
+
+def envelope(message_id: int, event: str, created_at: datetime, payload: str) -> bytes:
+    """The body of a delivery: the same bytes on every attempt."""
+    head = json.dumps({"id": f"evt_{message_id}", "type": event, "created_at": created_at.isoformat()})
+    return (head[:-1] + ',"data":' + payload + "}").encode()
+
+
+def _claim(session: Session, now: datetime, batch: int, lease: timedelta) -> list[_Claimed]:
+    """Take up to ``batch`` due messages, the oldest pending one per (subscription, parcel); commits."""
+    m = models.OutboxMessage
+    earlier = aliased(m)
+    blocked = (
+        exists()
+        .where(
+            earlier.subscription_id == m.subscription_id,
+            earlier.parcel_id == m.parcel_id,
+            earlier.state == "pending",
+            earlier.id < m.id,
+        )
+        .correlate(m)
+    )
+    query = (
+        select(m.id)
+        .where(
+            m.state == "pending",
+            m.next_attempt_at <= now,
+            or_(m.claimed_until.is_(None), m.claimed_until <= now),
+            ~blocked,
+        )
+        .order_by(m.id)
+        .limit(batch)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        # Several processors: each skips the rows another is claiming. SQLite's BEGIN IMMEDIATE
+        # serialises whole transactions instead.
+        query = query.with_for_update(skip_locked=True, of=m)
+    ids = list(session.scalars(query))
+    if not ids:
+        session.commit()
+        return []
+    session.execute(update(m).where(m.id.in_(ids)).values(claimed_until=now + lease))
+    s = models.WebhookSubscription
+    rows = session.execute(
+        select(m.id, m.event, m.payload, m.created_at, m.attempts, s.id, s.url, s.secret)
+        .join(s, s.id == m.subscription_id)
+        .where(m.id.in_(ids))
+        .order_by(m.id)
+    ).all()
+    session.commit()
+    return [_Claimed(*row) for row in rows]
+
+
+def _record(session: Session, message: _Claimed, result: SendResult, now: datetime) -> str:
+    """Log the attempt and move the message on: delivered, retried later, or failed; commits."""
+    attempt = message.attempts + 1
+    error = None if result.ok else (result.error or f"the receiver answered HTTP {result.status_code}")
+    values: dict[str, Any] = {"attempts": attempt, "claimed_until": None, "last_error": error and error[:500]}
+    if result.ok:
+        outcome = "delivered"
+        values.update(state="delivered", finished_at=now)
+    elif now - message.created_at >= GIVE_UP_AFTER:
+        outcome = "failed"
+        values.update(state="failed", finished_at=now)
+    else:
+        outcome = "retrying"
+        values.update(next_attempt_at=now + retry_delay(attempt))
+    session.execute(update(models.OutboxMessage).where(models.OutboxMessage.id == message.id).values(values))
+    session.add(
+        models.WebhookDelivery(
+            message_id=message.id,
+            subscription_id=message.subscription_id,
+            attempt=attempt,
+            attempted_at=now,
+            status_code=result.status_code,
+            error=error and error[:500],
+            duration_ms=result.duration_ms,
+            succeeded=result.ok,
+        )
+    )
+    session.commit()
+    return outcome
+
+
+def process_outbox(
+    session: Session,
+    sender: Sender,
+    now: datetime | None = None,
+    *,
+    batch: int = 50,
+    lease: timedelta = timedelta(minutes=15),
+) -> OutboxCounts:
+    """Send the due messages once each, signed, and record every attempt; commits its own transactions."""
+    now = now or utcnow()
+    counts = OutboxCounts()
+    claimed = _claim(session, now, batch, lease)
+    counts.claimed = len(claimed)
+    timestamp = int(now.timestamp())
+    for message in claimed:
+        body = envelope(message.id, message.event, message.created_at, message.payload)
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "Silkway-Webhooks/1",
+            "Silkway-Event-Id": f"evt_{message.id}",
+            "Silkway-Event-Type": message.event,
+            SIGNATURE_HEADER: signature_header(message.secret, timestamp, body),
+        }
+        try:
+            result = sender.send(WebhookRequest(message.url, body, headers, now))
+        except Exception as exc:  # a sender bug must not leave the message claimed and unlogged
+            result = SendResult(None, f"{type(exc).__name__}: {exc}")
+        outcome = _record(session, message, result, now)
+        setattr(counts, outcome, getattr(counts, outcome) + 1)
+    return counts
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryEntry:
+    """One line of a subscription's delivery log."""
+
+    id: int
+    event_id: str
+    event: str
+    parcel_id: int | None
+    attempt: int
+    attempted_at: datetime
+    status_code: int | None
+    error: str | None
+    duration_ms: int
+    succeeded: bool
+    message_state: str
+
+
+def delivery_log(
+    session: Session, subscription_id: int, limit: int = 100, before_id: int | None = None
+) -> list[DeliveryEntry]:
+    """A subscription's delivery attempts, newest first, ``limit`` at a time before ``before_id``."""
+    d, m = models.WebhookDelivery, models.OutboxMessage
+    query = (
+        select(
+            d.id,
+            m.id,
+            m.event,
+            m.parcel_id,
+            d.attempt,
+            d.attempted_at,
+            d.status_code,
+            d.error,
+            d.duration_ms,
+            d.succeeded,
+            m.state,
+        )
+        .join(m, m.id == d.message_id)
+        .where(d.subscription_id == subscription_id)
+        .order_by(d.id.desc())
+        .limit(limit)
+    )
+    if before_id is not None:
+        query = query.where(d.id < before_id)
+    return [DeliveryEntry(row[0], f"evt_{row[1]}", *row[2:]) for row in session.execute(query).all()]

@@ -1,0 +1,444 @@
+"""The merchants' API: register parcels, list their own, subscribe webhooks and read the delivery log."""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+from typing import Any
+
+import orjson
+from flask import Blueprint, Response, current_app, request
+from spectree import Response as Doc
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from tracking import models
+from tracking.accounts import Principal
+from tracking.merchant_parcels import ParcelFilter, list_parcels, merchant_parcel, parcels_by_id
+from tracking.queries import public_parcel
+from tracking.registration import RegistrationRejected, parse_registrations, register
+from tracking.statuses import Status
+from tracking.types import utcnow
+from tracking.webhook_delivery import delivery_log
+from tracking.webhooks import (
+    WebhookError,
+    check_events,
+    check_target_url,
+    create_subscription,
+    delete_subscription,
+    find_subscription,
+    subscriptions,
+)
+from web.auth import require
+from web.db import get_session
+from web.errors import Problem, json_response
+from web.network_lookup import check_place, check_service
+from web.openapi import BEARER, spec
+from web.schemas import ProblemBody
+from web.schemas_merchants import (
+    DeliveryPage,
+    DeliveryQuery,
+    MerchantParcelDetail,
+    ParcelPage,
+    ParcelQuery,
+    RegistrationAnswer,
+    RegistrationBody,
+    WebhookCreated,
+    WebhookIn,
+    WebhookList,
+)
+from web.webhook_sender import resolve_host
+
+bp = Blueprint("merchants_api", __name__)
+RETRIES = 3
+ERRORS = {f"HTTP_{code}": ProblemBody for code in (400, 401, 403, 404, 409, 422)}
+
+
+def merchant() -> Principal:
+    """The request's merchant key; operator keys have no merchant to act for."""
+    principal = require("merchant")
+    if principal.merchant_id is None:
+        raise Problem(403, "Forbidden", "this endpoint needs a merchant key; an operator key has no merchant")
+    return principal
+
+
+def body_json() -> Any:
+    """The request body parsed as JSON, or a 400 naming the problem."""
+    raw = request.get_data(cache=True)
+    if not raw:
+        raise Problem(400, "Empty Body", "the request body is empty; send JSON")
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise Problem(
+            400, "Invalid JSON", f"the body is not valid JSON: {exc}", slug="invalid-json"
+        ) from None
+
+
+def parcel_json(parcel: models.Parcel) -> dict[str, Any]:
+    """A parcel as its merchant sees it."""
+    numbers = [i.number for i in parcel.identifiers]
+    return {
+        "id": parcel.id,
+        "tracking_number": numbers[0] if numbers else None,
+        "identifiers": numbers,
+        "reference": parcel.reference,
+        "status": parcel.status,
+        "substatus": parcel.substatus,
+        "status_at": parcel.status_at,
+        "last_event_at": parcel.last_event_at,
+        "origin": parcel.origin,
+        "destination": parcel.destination,
+        "service": parcel.service,
+        "ship_at": parcel.ship_at,
+        "delayed": parcel.stalled_at is not None,
+        "stalled_at": parcel.stalled_at,
+        "created_at": parcel.created_at,
+        "updated_at": parcel.updated_at,
+    }
+
+
+def rejected(exc: RegistrationRejected) -> Problem:
+    """The 422 or 409 answer to a refused registration batch, listing each item and field."""
+    items = [e.as_dict() for e in exc.errors]
+    if exc.status == 409:
+        detail = (
+            f"{len(items)} of {exc.total} parcels conflict with parcels registered before; nothing was stored"
+        )
+        return Problem(409, "Conflict", detail, errors=items, slug="registration-conflict")
+    detail = f"{len(items)} problems in {exc.total} parcels; nothing was stored"
+    return Problem(422, "Invalid Parcels", detail, errors=items, slug="invalid-parcels")
+
+
+@bp.post("/api/v1/parcels")
+@spec.validate(
+    json=RegistrationBody,
+    resp=Doc(HTTP_200=RegistrationAnswer, HTTP_201=RegistrationAnswer, **ERRORS),
+    tags=["merchants"],
+    security=BEARER,
+    skip_validation=True,
+)
+def register_parcels() -> Response:
+    """Register one parcel, or up to 1,000 under `parcels`, all or none.
+
+    A malformed item makes the whole batch fail with 422, listing each item (`index`) and `field` at
+    fault; a tracking number on another merchant's parcel, or on a parcel you registered under another
+    reference, fails it with 409. A number Silkway has already seen in carrier scans is adopted: the
+    registration attaches to that parcel. Registering the same `reference` again returns the parcel
+    registered before (`created: false`). Answers 201 when anything was created, else 200.
+    """
+    principal = merchant()
+    body = body_json()
+    if isinstance(body, list):
+        items, batch = body, True
+    elif isinstance(body, dict) and "parcels" in body:
+        items, batch = body["parcels"], True
+    else:
+        items, batch = [body], False
+    if not isinstance(items, list):
+        error = {"field": "parcels", "error": "parcels must be a list of parcel objects"}
+        raise Problem(422, "Invalid Parcels", error["error"], errors=[error], slug="invalid-parcels")
+    session = get_session()
+    assert principal.merchant_id is not None
+    try:
+        registrations = parse_registrations(items, check_place, check_service)
+        for attempt in range(RETRIES):
+            try:
+                done = register(session, principal.merchant_id, registrations)
+                session.commit()
+                break
+            except (IntegrityError, OperationalError):
+                # Another request registered or scanned one of these numbers first: look again.
+                session.rollback()
+                if attempt == RETRIES - 1:
+                    raise
+    except RegistrationRejected as exc:
+        session.rollback()
+        raise rejected(exc) from None
+    parcels = parcels_by_id(session, [d.parcel_id for d in done])
+    out = [{**parcel_json(parcels[d.parcel_id]), "created": d.created} for d in done]
+    status = 201 if any(d.created for d in done) else 200
+    return json_response({"parcels": out} if batch else out[0], status)
+
+
+def encode_cursor(*values: Any) -> str:
+    """An opaque cursor."""
+    return base64.urlsafe_b64encode(orjson.dumps(list(values))).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> list[Any]:
+    """The values inside a cursor, or a 422 naming the ``cursor`` parameter."""
+    try:
+        values = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if not isinstance(values, list):
+            raise ValueError
+        return values
+    except ValueError:
+        raise invalid_query("cursor", "not a cursor this API gave out") from None
+
+
+def invalid_query(name: str, error: str) -> Problem:
+    """A 422 naming the query parameter at fault."""
+    return Problem(
+        422,
+        "Invalid Query",
+        f"{name}: {error}",
+        errors=[{"field": name, "error": error}],
+        slug="invalid-query",
+    )
+
+
+def query_limit(default: int = 100, maximum: int = 500) -> int:
+    """The ``limit`` parameter, 1 to ``maximum``."""
+    raw = request.args.get("limit")
+    if raw is None:
+        return default
+    try:
+        limit = int(raw)
+    except ValueError:
+        raise invalid_query("limit", "must be a whole number") from None
+    if not 1 <= limit <= maximum:
+        raise invalid_query("limit", f"must be between 1 and {maximum}")
+    return limit
+
+
+def query_moment(name: str, raw: str) -> datetime:
+    """An ISO 8601 instant with an offset from the query string."""
+    try:
+        moment = datetime.fromisoformat(raw.replace(" ", "+"))
+    except ValueError:
+        raise invalid_query(name, "must be ISO 8601, e.g. 2026-11-20T08:00:00+03:00") from None
+    if moment.tzinfo is None:
+        raise invalid_query(name, "needs a UTC offset, e.g. 2026-11-20T08:00:00Z")
+    return moment
+
+
+def parcel_filter() -> ParcelFilter:
+    """The listing filters from the query string."""
+    args = request.args
+    statuses: tuple[str, ...] = ()
+    if args.get("status"):
+        statuses = tuple(s.strip() for s in args["status"].split(",") if s.strip())
+        known = {s.value for s in Status}
+        for status in statuses:
+            if status not in known:
+                raise invalid_query(
+                    "status", f"unknown status {status!r}; expected one of {', '.join(known)}"
+                )
+    delayed = None
+    if "delayed" in args:
+        flag = args["delayed"].lower()
+        if flag not in {"true", "false", "1", "0"}:
+            raise invalid_query("delayed", "must be true or false")
+        delayed = flag in {"true", "1"}
+    since = query_moment("updated_since", args["updated_since"]) if args.get("updated_since") else None
+    return ParcelFilter(statuses, delayed, since)
+
+
+@bp.get("/api/v1/parcels")
+@spec.validate(
+    query=ParcelQuery,
+    resp=Doc(HTTP_200=ParcelPage, **ERRORS),
+    tags=["merchants"],
+    security=BEARER,
+    skip_validation=True,
+)
+def list_own_parcels() -> Response:
+    """Your parcels, in order of last update, filtered by `status`, `delayed` and `updated_since`.
+
+    Page with `limit` (up to 500) and the `next_cursor` of the previous page (null on the last page).
+    Reading pages in turn misses none and repeats none; a parcel updated meanwhile reappears later.
+    """
+    principal = merchant()
+    assert principal.merchant_id is not None
+    where = parcel_filter()
+    limit = query_limit()
+    after = None
+    if request.args.get("cursor"):
+        values = decode_cursor(request.args["cursor"])
+        try:
+            after = (query_moment("cursor", str(values[0])), int(values[1]))
+        except (IndexError, ValueError, TypeError):
+            raise invalid_query("cursor", "not a cursor this API gave out") from None
+    rows = list_parcels(get_session(), principal.merchant_id, where, limit + 1, after)
+    page = rows[:limit]
+    next_cursor = None
+    if len(rows) > limit:
+        last = page[-1]
+        next_cursor = encode_cursor(last.updated_at.isoformat(), last.id)
+    return json_response({"parcels": [parcel_json(p) for p in page], "next_cursor": next_cursor})
+
+
+@bp.get("/api/v1/merchant/parcels/<path:tracking_number>")
+@spec.validate(
+    resp=Doc(HTTP_200=MerchantParcelDetail, **ERRORS),
+    tags=["merchants"],
+    security=BEARER,
+    skip_validation=True,
+)
+def get_own_parcel(tracking_number: str) -> Response:
+    """Your parcel by any of its numbers, with your reference and its timeline (404 if not yours)."""
+    principal = merchant()
+    assert principal.merchant_id is not None
+    session = get_session()
+    parcel = merchant_parcel(session, principal.merchant_id, tracking_number)
+    view = public_parcel(session, tracking_number) if parcel is not None else None
+    if parcel is None or view is None:
+        raise Problem(
+            404,
+            "Parcel Not Found",
+            f"you have no parcel with the tracking number {tracking_number!r}",
+            slug="parcel-not-found",
+        )
+    events = [
+        {
+            "status": e.status,
+            "substatus": e.substatus,
+            "occurred_at": e.occurred_at,
+            "location": None
+            if e.location_name is None and e.country is None
+            else {
+                "name": e.location_name,
+                "country": e.country,
+                "lat": e.lat,
+                "lon": e.lon,
+                "place_id": e.place_id,
+            },
+            "description": e.description,
+            "carrier": e.carrier,
+            "raw_code": e.raw_code,
+        }
+        for e in view.events
+    ]
+    return json_response({**parcel_json(parcel), "events": events})
+
+
+def webhook_json(row: models.WebhookSubscription, secret: bool = False) -> dict[str, Any]:
+    """A subscription; the secret only when it was just created."""
+    out: dict[str, Any] = {
+        "id": row.id,
+        "url": row.url,
+        "events": row.events.split(","),
+        "description": row.description,
+        "created_at": row.created_at,
+    }
+    if secret:
+        out["secret"] = row.secret
+    return out
+
+
+@bp.post("/api/v1/webhooks")
+@spec.validate(
+    json=WebhookIn,
+    resp=Doc(HTTP_201=WebhookCreated, **ERRORS),
+    tags=["merchants"],
+    security=BEARER,
+    skip_validation=True,
+)
+def create_webhook() -> Response:
+    """Subscribe a URL to `status_changed`, `eta_revised` and/or `delayed` events of your parcels.
+
+    The answer holds the signing secret, shown this once: each delivery carries the header
+    `Silkway-Signature: t=<unix time>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>`. The URL must be
+    http(s) on a public address. Failed deliveries are retried with exponential backoff for 24 hours.
+    """
+    principal = merchant()
+    assert principal.merchant_id is not None
+    body = body_json()
+    if not isinstance(body, dict):
+        raise Problem(422, "Invalid Webhook", "send a JSON object", errors=[{"error": "not an object"}])
+    description = body.get("description")
+    try:
+        if description is not None and (not isinstance(description, str) or len(description) > 200):
+            raise WebhookError("description", "description must be a string of at most 200 characters")
+        url = body.get("url")
+        if not isinstance(url, str):
+            raise WebhookError("url", "url is required (a string)")
+        url = check_target_url(
+            url, resolve_host, bool(current_app.config.get("ALLOW_PRIVATE_WEBHOOK_TARGETS", False))
+        )
+        events = check_events(body.get("events"))
+    except WebhookError as exc:
+        raise Problem(
+            422,
+            "Invalid Webhook",
+            str(exc),
+            errors=[{"field": exc.field, "error": str(exc)}],
+            slug="invalid-webhook",
+        ) from None
+    session = get_session()
+    row = create_subscription(session, principal.merchant_id, url, events, description)
+    session.commit()
+    return json_response(webhook_json(row, secret=True), 201)
+
+
+@bp.get("/api/v1/webhooks")
+@spec.validate(
+    resp=Doc(HTTP_200=WebhookList, **ERRORS), tags=["merchants"], security=BEARER, skip_validation=True
+)
+def list_webhooks() -> Response:
+    """Your webhook subscriptions (without their secrets)."""
+    principal = merchant()
+    assert principal.merchant_id is not None
+    rows = subscriptions(get_session(), principal.merchant_id)
+    return json_response({"webhooks": [webhook_json(r) for r in rows]})
+
+
+def own_webhook(subscription_id: int) -> models.WebhookSubscription:
+    """The merchant's subscription, or 404 (also for another merchant's)."""
+    principal = merchant()
+    assert principal.merchant_id is not None
+    row = find_subscription(get_session(), principal.merchant_id, subscription_id)
+    if row is None:
+        raise Problem(404, "Webhook Not Found", f"you have no webhook subscription {subscription_id}")
+    return row
+
+
+@bp.delete("/api/v1/webhooks/<int:subscription_id>")
+@spec.validate(resp=Doc(HTTP_204=None, **ERRORS), tags=["merchants"], security=BEARER, skip_validation=True)
+def delete_webhook(subscription_id: int) -> Response:
+    """Unsubscribe: nothing more is sent (pending deliveries are cancelled)."""
+    row = own_webhook(subscription_id)
+    session = get_session()
+    delete_subscription(session, row, utcnow())
+    session.commit()
+    return Response(status=204)
+
+
+@bp.get("/api/v1/webhooks/<int:subscription_id>/deliveries")
+@spec.validate(
+    query=DeliveryQuery,
+    resp=Doc(HTTP_200=DeliveryPage, **ERRORS),
+    tags=["merchants"],
+    security=BEARER,
+    skip_validation=True,
+)
+def list_deliveries(subscription_id: int) -> Response:
+    """The delivery log of a subscription: every attempt, newest first, paged with `next_cursor`."""
+    row = own_webhook(subscription_id)
+    limit = query_limit()
+    before = None
+    if request.args.get("cursor"):
+        values = decode_cursor(request.args["cursor"])
+        if len(values) != 1 or not isinstance(values[0], int):
+            raise invalid_query("cursor", "not a cursor this API gave out")
+        before = values[0]
+    entries = delivery_log(get_session(), row.id, limit + 1, before)
+    page = entries[:limit]
+    next_cursor = encode_cursor(page[-1].id) if len(entries) > limit else None
+    deliveries = [
+        {
+            "id": e.id,
+            "event_id": e.event_id,
+            "event": e.event,
+            "parcel_id": e.parcel_id,
+            "attempt": e.attempt,
+            "attempted_at": e.attempted_at,
+            "status_code": e.status_code,
+            "error": e.error,
+            "duration_ms": e.duration_ms,
+            "succeeded": e.succeeded,
+            "state": e.message_state,
+        }
+        for e in page
+    ]
+    return json_response({"deliveries": deliveries, "next_cursor": next_cursor})

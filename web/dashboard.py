@@ -1,0 +1,209 @@
+"""The merchant dashboard: sign in with a merchant key; parcels by status, the delayed ones, and a chart
+of when the parcels in flight are expected to arrive.
+
+The sign-in is kept in Flask's signed session cookie (the key's id, never the key itself) and checked
+against the key on every request, so revoking the key signs the dashboard out. Every form carries a
+per-session CSRF token.
+"""
+
+from __future__ import annotations
+
+import hmac
+import importlib
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask import Blueprint, Response, abort, redirect, render_template, request, session, url_for
+from sqlalchemy.orm import Session
+
+from tracking import models
+from tracking.accounts import authenticate
+from tracking.merchant_parcels import delayed_parcels, parcels_in_flight, status_counts
+from tracking.queries import public_parcel
+from tracking.statuses import Status
+from tracking.types import utcnow
+from web.db import get_session
+
+bp = Blueprint("dashboard", __name__)
+log = logging.getLogger("silkway.dashboard")
+SESSION_KEY = "merchant_dashboard"
+ETA_PARCELS = 300
+CHART_DAYS = 30
+
+
+def csrf_token() -> str:
+    """The session's CSRF token, created on first use."""
+    token = session.get("csrf")
+    if not token:
+        token = session["csrf"] = secrets.token_urlsafe(32)
+    return str(token)
+
+
+def check_csrf() -> None:
+    """Refuse a form post whose token does not match the session's."""
+    sent = request.form.get("csrf_token", "")
+    expected = session.get("csrf", "")
+    if not expected or not hmac.compare_digest(str(sent), str(expected)):
+        abort(400, description="the form has expired or did not come from this site; reload it and try again")
+
+
+def signed_in(db: Session) -> models.ApiKey | None:
+    """The live merchant key the session was signed in with, if any."""
+    state = session.get(SESSION_KEY)
+    if not isinstance(state, dict):
+        return None
+    key = db.get(models.ApiKey, state.get("key_id"))
+    if key is None or key.merchant_id is None or key.merchant_id != state.get("merchant_id"):
+        return None
+    if key.revoked_at is not None and key.revoked_at <= utcnow():
+        return None
+    return key
+
+
+def page(template: str, status: int = 200, **context: Any) -> Response:
+    """A dashboard page, never cached."""
+    response = Response(render_template(template, csrf_token=csrf_token(), **context), status=status)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/dashboard/login")
+def login_form() -> Response:
+    """The sign-in form."""
+    if signed_in(get_session()) is not None:
+        return redirect(url_for("dashboard.overview"))  # type: ignore[return-value]
+    return page("dashboard_login.html")
+
+
+@bp.post("/dashboard/login")
+def login() -> Response:
+    """Sign in with a merchant API key."""
+    check_csrf()
+    db = get_session()
+    principal = authenticate(db, request.form.get("key", "").strip())
+    if principal is None or principal.role != "merchant" or principal.merchant_id is None:
+        return page("dashboard_login.html", 401, error="That is not a valid merchant key.")
+    session.clear()  # a fresh session (and CSRF token) on sign-in: no session fixation
+    session[SESSION_KEY] = {"key_id": principal.key_id, "merchant_id": principal.merchant_id}
+    return redirect(url_for("dashboard.overview"), 303)  # type: ignore[return-value]
+
+
+@bp.post("/dashboard/logout")
+def logout() -> Response:
+    """Sign out."""
+    check_csrf()
+    session.clear()
+    return redirect(url_for("dashboard.login_form"), 303)  # type: ignore[return-value]
+
+
+@bp.get("/dashboard")
+def overview() -> Response:
+    """Parcels by status, the delayed ones, and when the parcels in flight are expected."""
+    db = get_session()
+    key = signed_in(db)
+    if key is None:
+        session.pop(SESSION_KEY, None)
+        return redirect(url_for("dashboard.login_form"))  # type: ignore[return-value]
+    assert key.merchant_id is not None and key.merchant is not None
+    counts = status_counts(db, key.merchant_id)
+    ordered = [(s.value, counts.get(s.value, 0)) for s in Status if counts.get(s.value)]
+    chart = in_flight_chart(db, key.merchant_id, utcnow())
+    return page(
+        "dashboard.html",
+        merchant=key.merchant.name,
+        counts=ordered,
+        total=sum(counts.values()),
+        delayed=delayed_parcels(db, key.merchant_id),
+        chart=chart,
+    )
+
+
+@dataclass(slots=True)
+class Chart:
+    """A histogram of days, ready to draw as SVG."""
+
+    title: str
+    axis: str
+    bars: list[dict[str, Any]]
+    parcels: int
+    width: int
+    height: int
+
+
+def in_flight_chart(db: Session, merchant_id: int, now: datetime) -> Chart:
+    """Expected days to delivery (ETA p50) of the parcels in flight; days in transit where no ETA exists."""
+    parcels = parcels_in_flight(db, merchant_id, ETA_PARCELS)
+    service = _eta_service()
+    days: list[float] = []
+    with_eta = 0
+    for parcel in parcels:
+        eta = _eta(db, service, parcel) if service is not None else None
+        if eta is not None:
+            with_eta += 1
+            days.append(max((eta - now).total_seconds() / 86400, 0.0))
+    if with_eta:
+        title = "Expected delivery of parcels in flight (median ETA)"
+        axis = "days from today"
+    else:
+        days = [max((now - (p.first_event_at or p.created_at)).total_seconds() / 86400, 0.0) for p in parcels]
+        title = "Parcels in flight: days in transit so far (no delivery estimates available yet)"
+        axis = "days since the first scan (or registration)"
+    return histogram(title, axis, days)
+
+
+def histogram(title: str, axis: str, days: list[float]) -> Chart:
+    """Bars of one day each up to CHART_DAYS, the last one holding everything beyond."""
+    counts = [0] * (CHART_DAYS + 1)
+    for value in days:
+        counts[min(int(value), CHART_DAYS)] += 1
+    tallest = max(counts) or 1
+    bar_width, plot_height, left, top = 18, 160, 40, 10
+    bars = []
+    for index, count in enumerate(counts):
+        height = round(plot_height * count / tallest)
+        label = f"{CHART_DAYS}+" if index == CHART_DAYS else str(index)
+        bars.append(
+            {
+                "x": left + index * bar_width,
+                "y": top + plot_height - height,
+                "width": bar_width - 2,
+                "height": height,
+                "count": count,
+                "label": label,
+                "tick": index % 5 == 0 or index == CHART_DAYS,
+            }
+        )
+    return Chart(title, axis, bars, len(days), left + len(counts) * bar_width + 10, top + plot_height + 50)
+
+
+def _eta_service() -> Any:
+    try:
+        return importlib.import_module("web.eta_service")
+    except ModuleNotFoundError as exc:
+        if exc.name != "web.eta_service":
+            raise
+        return None
+
+
+def _eta(db: Session, service: Any, parcel: models.Parcel) -> datetime | None:
+    """The parcel's median ETA from web.eta_service, or None."""
+    if not parcel.identifiers:
+        return None
+    view = public_parcel(db, parcel.identifiers[0].number)
+    if view is None:
+        return None
+    try:
+        eta = service.parcel_eta(db, view)
+    except Exception:  # the chart is a bonus: the dashboard must render regardless
+        log.exception("ETA failed for parcel %s", parcel.id)
+        return None
+    p50 = eta.get("p50") if isinstance(eta, dict) else None
+    if isinstance(p50, str):
+        try:
+            p50 = datetime.fromisoformat(p50)
+        except ValueError:
+            return None
+    return p50 if isinstance(p50, datetime) and p50.tzinfo is not None else None

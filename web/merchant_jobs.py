@@ -1,0 +1,54 @@
+"""The merchants' periodic jobs, run by the scheduler (web/jobs.py): webhook delivery and stall flagging."""
+
+from __future__ import annotations
+
+import importlib
+import time
+from datetime import datetime
+
+from flask import Flask
+
+from tracking.stalled import Threshold, default_threshold, flag_stalled
+from tracking.webhook_delivery import OutboxCounts, process_outbox
+from web.db import Database
+from web.webhook_sender import sender_for
+
+OUTBOX_BATCH = 50
+OUTBOX_BUDGET_SECONDS = 4.0
+
+
+def process_outbox_job(app: Flask, now: datetime) -> OutboxCounts:
+    """Send due webhook deliveries, batch after batch, for up to a few seconds."""
+    db: Database = app.extensions["silkway.db"]
+    sender = sender_for(app)
+    total = OutboxCounts()
+    started = time.monotonic()
+    with db.session() as session:
+        while True:
+            counts = process_outbox(session, sender, now, batch=OUTBOX_BATCH)
+            for name in ("claimed", "delivered", "retrying", "failed"):
+                setattr(total, name, getattr(total, name) + getattr(counts, name))
+            if counts.claimed < OUTBOX_BATCH or time.monotonic() - started > OUTBOX_BUDGET_SECONDS:
+                return total
+
+
+def stall_threshold() -> Threshold:
+    """The learned threshold from ``web.eta_service.stall_threshold()`` if it exists, else the table."""
+    try:
+        service = importlib.import_module("web.eta_service")
+    except ModuleNotFoundError as exc:
+        if exc.name != "web.eta_service":
+            raise
+        return default_threshold
+    learned = getattr(service, "stall_threshold", None)
+    threshold: Threshold = learned() if callable(learned) else default_threshold
+    return threshold
+
+
+def stalled_parcels_job(app: Flask, now: datetime) -> list[int]:
+    """Flag parcels silent for longer than usual (queuing ``delayed`` webhooks) and commit."""
+    db: Database = app.extensions["silkway.db"]
+    with db.session() as session:
+        flagged = flag_stalled(session, now, stall_threshold())
+        session.commit()
+    return flagged

@@ -1,0 +1,174 @@
+"""Pydantic models that describe the merchants' API (parcels, webhooks) in the OpenAPI document."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field, RootModel
+
+WebhookEvent = Literal["status_changed", "eta_revised", "delayed"]
+
+
+class ParcelRegistration(BaseModel):
+    """A parcel to register."""
+
+    identifiers: list[str] = Field(
+        min_length=1,
+        max_length=10,
+        description="tracking numbers of the parcel",
+        examples=[["RX747628194CN"]],
+    )
+    origin: str = Field(description="a city name (English, Russian or Chinese) or a network place id")
+    destination: str = Field(description="a city name or a network place id", examples=["Moscow"])
+    service: str = Field(description="a service code from GET /api/v1/services", examples=["standard_air"])
+    reference: str = Field(
+        max_length=200, description="your order reference; registering it again is harmless"
+    )
+    ship_at: datetime | None = Field(None, description="when the parcel leaves (ISO 8601 with an offset)")
+
+
+class RegistrationBatch(BaseModel):
+    """Up to 1,000 parcels, registered all or none."""
+
+    parcels: list[ParcelRegistration] = Field(min_length=1, max_length=1000)
+
+
+class RegistrationBody(RootModel[ParcelRegistration | RegistrationBatch]):
+    """One parcel, or a batch under ``parcels``."""
+
+
+class MerchantParcel(BaseModel):
+    """A parcel as its merchant sees it."""
+
+    id: int
+    tracking_number: str | None
+    identifiers: list[str]
+    reference: str | None
+    status: str
+    substatus: str
+    status_at: datetime | None
+    last_event_at: datetime | None
+    origin: str | None
+    destination: str | None
+    service: str | None
+    ship_at: datetime | None
+    delayed: bool = Field(description="no scan for longer than usual where the parcel is")
+    stalled_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class RegisteredParcel(MerchantParcel):
+    """A registered parcel; ``created`` is false when the reference had been registered before."""
+
+    created: bool
+
+
+class RegistrationResult(BaseModel):
+    """The parcels of a batch (a single registration answers with the parcel alone)."""
+
+    parcels: list[RegisteredParcel]
+
+
+class RegistrationAnswer(RootModel[RegisteredParcel | RegistrationResult]):
+    """The registered parcel, or ``parcels`` for a batch."""
+
+
+class ParcelQuery(BaseModel):
+    """Filters and paging for the merchant's parcels, in order of last update."""
+
+    status: str | None = Field(None, description="a canonical status, or several separated by commas")
+    delayed: bool | None = Field(None, description="true: only stalled parcels; false: only the others")
+    updated_since: datetime | None = Field(None, description="ISO 8601 with an offset")
+    limit: int = Field(100, ge=1, le=500)
+    cursor: str | None = Field(None, description="next_cursor of the previous page")
+
+
+class ParcelPage(BaseModel):
+    """A page of parcels; ``next_cursor`` is null on the last page."""
+
+    parcels: list[MerchantParcel]
+    next_cursor: str | None
+
+
+class MerchantEvent(BaseModel):
+    """A timeline entry."""
+
+    status: str
+    substatus: str
+    occurred_at: datetime
+    location: dict[str, object] | None
+    description: str
+    carrier: str
+    raw_code: str | None
+
+
+class MerchantParcelDetail(MerchantParcel):
+    """A parcel with its timeline, newest event first."""
+
+    events: list[MerchantEvent]
+
+
+class WebhookIn(BaseModel):
+    """A webhook subscription: where to POST, and which events."""
+
+    url: str = Field(
+        description="https (or http) URL on a public address", examples=["https://shop.example/hooks"]
+    )
+    events: list[WebhookEvent] = Field(
+        default=["status_changed", "eta_revised", "delayed"], min_length=1, description="all three by default"
+    )
+    description: str | None = Field(None, max_length=200)
+
+
+class WebhookOut(BaseModel):
+    """A webhook subscription."""
+
+    id: int
+    url: str
+    events: list[WebhookEvent]
+    description: str | None
+    created_at: datetime
+
+
+class WebhookCreated(WebhookOut):
+    """A new subscription, with the signing secret: shown this once only."""
+
+    secret: str = Field(description="verify the Silkway-Signature header with it")
+
+
+class WebhookList(BaseModel):
+    """The merchant's subscriptions."""
+
+    webhooks: list[WebhookOut]
+
+
+class DeliveryQuery(BaseModel):
+    """Paging for the delivery log, newest first."""
+
+    limit: int = Field(100, ge=1, le=500)
+    cursor: str | None = None
+
+
+class DeliveryOut(BaseModel):
+    """One attempt to deliver an event."""
+
+    id: int
+    event_id: str = Field(description="the same on every attempt of one event (deduplicate on it)")
+    event: WebhookEvent
+    parcel_id: int | None
+    attempt: int
+    attempted_at: datetime
+    status_code: int | None
+    error: str | None
+    duration_ms: int
+    succeeded: bool
+    state: Literal["pending", "delivered", "failed", "cancelled"] = Field(description="the event's state now")
+
+
+class DeliveryPage(BaseModel):
+    """A page of the delivery log."""
+
+    deliveries: list[DeliveryOut]
+    next_cursor: str | None
