@@ -73,8 +73,15 @@ class Calendar:
         k = np.searchsorted(self._clock_starts, w, side="right")
         return np.asarray(w + self._before[k], dtype=np.float64)
 
+    def clear(self, low: float, high: float) -> bool:
+        """True when no pause overlaps [low, high] (the common case: pauses are a few days a year)."""
+        k = int(np.searchsorted(self.starts, high, side="left"))
+        return k == 0 or float(self.ends[k - 1]) <= low
+
     def work_end(self, start: FloatArray, hours: FloatArray) -> FloatArray:
         """When ``hours`` of work begun at ``start`` end, the clock stopping during pauses."""
+        if start.size and self.clear(float(start.min()), float(start.max() + hours.max())):
+            return start + hours
         return self.real_time(self.working_clock(start) + hours)
 
     def resume(self, t: FloatArray) -> FloatArray:
