@@ -149,6 +149,11 @@ def _register_commands() -> None:
     cli.add_command(scheduler_command)
     cli.add_command(serve_demo_command)
 
+    from web.feeds_cli import feeds_group, reprocess_command
+
+    cli.add_command(feeds_group)
+    cli.add_command(reprocess_command)
+
 
 _register_commands()
 
