@@ -23,13 +23,19 @@ class Quantiles(Protocol):
     """Anything with p10, p50 and p90 datetimes (an EtaEstimate, for one)."""
 
     @property
-    def p10(self) -> datetime: ...
+    def p10(self) -> datetime:
+        """The 10th centile of the delivery time."""
+        ...
 
     @property
-    def p50(self) -> datetime: ...
+    def p50(self) -> datetime:
+        """The 50th centile of the delivery time."""
+        ...
 
     @property
-    def p90(self) -> datetime: ...
+    def p90(self) -> datetime:
+        """The 90th centile of the delivery time."""
+        ...
 
 
 Predictor = Callable[[ParcelTrack, datetime], Quantiles]

@@ -130,3 +130,20 @@ def test_model_round_trips_through_json_with_version_and_count() -> None:
     assert model.version.startswith("20260421T000000Z-") and model.observations == 200
     quote = EtaEngine(model=restored).quote("Shenzhen", "Moscow", "standard_air", as_of)
     assert quote.model_version == model.version and quote.learned_from == 200
+
+
+def test_a_learned_span_between_distant_scans_replaces_the_legs_it_covers() -> None:
+    network = load_network()
+    as_of = T0 + timedelta(days=30)
+    rng = random.Random(8)
+    span = []
+    for _ in range(300):
+        begun = T0 + timedelta(hours=rng.uniform(0, 20 * 24))
+        end = begun + timedelta(hours=math.exp(math.log(400) + 0.3 * rng.gauss(0, 1)))
+        span.append(LegObservation("cn_shenzhen", MMPO, "leg", begun, end if end <= as_of else None))
+    model = fit(span, network, as_of)
+    learned = model.leg("cn_shenzhen", MMPO)
+    assert learned is not None and learned.is_learned
+    prior_quote = EtaEngine().quote("Shenzhen", "Moscow", "premium_air", as_of)
+    learned_quote = EtaEngine(model=model).quote("Shenzhen", "Moscow", "premium_air", as_of)
+    assert learned_quote.p50 - prior_quote.p50 > timedelta(days=10)
