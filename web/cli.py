@@ -154,6 +154,10 @@ def _register_commands() -> None:
     cli.add_command(feeds_group)
     cli.add_command(reprocess_command)
 
+    from web.demo.cli import demo_command
+
+    cli.add_command(demo_command)
+
 
 _register_commands()
 
