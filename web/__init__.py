@@ -20,14 +20,14 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config.from_prefixed_env(prefix="SILKWAY")
     if test_config:
         app.config.from_mapping(test_config)
-    from web import api_carriers, api_public, db, errors, health, logs, metrics, openapi
+    from web import api_carriers, api_eta, api_public, db, errors, health, logs, metrics, openapi
 
     logs.configure(app.config.get("LOG_LEVEL", "INFO"), json_logs=app.config.get("JSON_LOGS", True))
     db.init_app(app)
     errors.register(app)
     logs.init_app(app)
     metrics.init_app(app)
-    for blueprint in (health.bp, api_public.bp, api_carriers.bp):
+    for blueprint in (health.bp, api_public.bp, api_eta.bp, api_carriers.bp):
         app.register_blueprint(blueprint)
     from web import api_operators
 
@@ -43,4 +43,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(pages.bp)
     limits.init_app(app)  # after the public blueprints: it puts them under the rate limits
     openapi.register(app)
+    from web.cli import register_commands
+
+    register_commands(app)
     return app

@@ -11,6 +11,7 @@ from tracking.numbers import recognize
 from tracking.queries import PublicParcel, public_parcel
 from web.db import get_session
 from web.errors import Problem, json_response
+from web.eta_service import parcel_eta
 from web.openapi import spec
 from web.schemas import ParcelOut, ProblemBody, TrackingNumberOut
 
@@ -69,14 +70,15 @@ def not_found(number: str) -> Problem:
     )
 
 
-@bp.get("/api/v1/parcels/<path:tracking_number>")
+@bp.get("/api/v1/parcels/<tracking_number>")
 @spec.validate(resp=Doc(HTTP_200=ParcelOut, HTTP_404=ProblemBody), tags=["public"], skip_validation=True)
 def get_parcel(tracking_number: str) -> Response:
     """The public view of a parcel, by any of its tracking numbers, newest event first."""
     view = public_parcel(get_session(), tracking_number)
     if view is None:
         raise not_found(tracking_number)
-    return json_response(parcel_json(view, None))
+    session = get_session()
+    return json_response(parcel_json(view, parcel_eta(session, view)))
 
 
 @bp.get("/api/v1/tracking-numbers/<path:number>")

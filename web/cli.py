@@ -6,24 +6,29 @@ import sys
 from pathlib import Path
 
 import click
-from flask import current_app
+from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from carriers import ADAPTERS, BUILT_IN_FORMATS
 from tracking import schema
 from tracking.accounts import AccountError, create_key, ensure_carrier, ensure_merchant
-from web import create_app
 from web.db import database, get_session
 from web.ingestion import BatchRejected, PayloadUnreadable, accept_payload
 from web.places import resolver
 
 
-@click.group(cls=FlaskGroup, create_app=create_app, add_version_option=False, load_dotenv=False)
+def _create_app() -> Flask:
+    from web import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False, load_dotenv=False)
 def cli() -> None:
     """Silkway: parcel tracking and delivery-time prediction for the China to Russia corridor."""
 
 
-@cli.group("db")
+@click.group("db")
 def db_group() -> None:
     """Database schema commands."""
 
@@ -38,7 +43,7 @@ def db_upgrade(revision: str) -> None:
     click.echo(f"schema at {db.engine.url.render_as_string(hide_password=True)} is at {revision}")
 
 
-@cli.group("keys")
+@click.group("keys")
 def keys_group() -> None:
     """API key commands."""
 
@@ -79,7 +84,7 @@ def keys_create(
     click.echo(key)
 
 
-@cli.command("import")
+@click.command("import")
 @click.option("--carrier", "carrier_code", required=True, help="the carrier whose feed files these are")
 @click.option(
     "--partial/--atomic",
@@ -143,23 +148,98 @@ def _content_type(path: Path) -> str:
     )
 
 
-def _register_commands() -> None:
+@click.group("eta")
+def eta_group() -> None:
+    """Delivery-time model commands."""
+
+
+@eta_group.command("refresh")
+@with_appcontext
+def eta_refresh() -> None:
+    """Re-learn the leg-time model from the database now (the scheduler also does this hourly)."""
+    from datetime import UTC, datetime
+
+    from web.eta_service import learn
+
+    model = learn(get_session(), datetime.now(UTC))
+    click.echo(
+        f"model {model.version} learned from {model.observations} observations "
+        f"({len(model.legs)} legs, {len(model.dwells)} dwells)"
+    )
+
+
+@eta_group.command("backtest")
+@click.option("--split-at", help="ISO 8601 instant: learn from parcels first scanned before it, test after")
+@click.option(
+    "--test-days",
+    default=21,
+    show_default=True,
+    type=click.IntRange(1, 365),
+    help="without --split-at: hold out the parcels first scanned in the last N days of history",
+)
+@with_appcontext
+def eta_backtest(split_at: str | None, test_days: int) -> None:
+    """Replay history with a time split and print ETA accuracy against two baselines."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import func, select
+
+    from tracking import models
+    from web.eta_service import backtest
+
+    session = get_session()
+    if split_at:
+        try:
+            split = datetime.fromisoformat(split_at)
+        except ValueError:
+            raise click.BadParameter(
+                f"{split_at!r} is not an ISO 8601 time", param_hint="--split-at"
+            ) from None
+        if split.tzinfo is None:
+            raise click.BadParameter(
+                "give a UTC offset, e.g. 2026-10-01T00:00:00+00:00", param_hint="--split-at"
+            )
+    else:
+        last = session.scalar(select(func.max(models.Parcel.first_event_at)))
+        if last is None:
+            raise click.ClickException("no parcels with scans to backtest on; build the demo world first")
+        split = last.astimezone(UTC) - timedelta(days=test_days)
+    report = backtest(session, split.astimezone(UTC))
+    if report.test_parcels == 0 or report.train_parcels == 0:
+        raise click.ClickException(
+            f"the split at {split.isoformat()} leaves {report.train_parcels} delivered parcels to learn from "
+            f"and {report.test_parcels} to test; choose another --split-at"
+        )
+    click.echo(
+        f"split at {split.isoformat()}: learned from {report.train_parcels} parcels, "
+        f"tested on {report.test_parcels}"
+    )
+    click.echo(report.format())
+
+
+def commands() -> list[click.Command]:
+    """Every ``silkway`` command; create_app puts them on ``app.cli`` (so tests reach them too)."""
+    from web.demo.cli import demo_command
+    from web.feeds_cli import feeds_group, reprocess_command
     from web.serve import scheduler_command, serve_demo_command
 
-    cli.add_command(scheduler_command)
-    cli.add_command(serve_demo_command)
+    return [
+        db_group,
+        keys_group,
+        import_files,
+        eta_group,
+        scheduler_command,
+        serve_demo_command,
+        feeds_group,
+        reprocess_command,
+        demo_command,
+    ]
 
-    from web.feeds_cli import feeds_group, reprocess_command
 
-    cli.add_command(feeds_group)
-    cli.add_command(reprocess_command)
-
-    from web.demo.cli import demo_command
-
-    cli.add_command(demo_command)
-
-
-_register_commands()
+def register_commands(app: Flask) -> None:
+    """Attach the commands to an app's CLI group."""
+    for command in commands():
+        app.cli.add_command(command)
 
 
 def main() -> None:

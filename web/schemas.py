@@ -137,3 +137,50 @@ class HealthOut(BaseModel):
 
     status: str
     database: str | None = None
+
+
+class QuoteIn(BaseModel):
+    """A pre-shipment quote request."""
+
+    origin: str = Field(examples=["Shenzhen"], description="city name (English or Russian) or place id")
+    destination: str = Field(examples=["Новосибирск"])
+    service: str = Field(examples=["standard_air"], description="a code from GET /api/v1/services")
+    ship_at: datetime | None = Field(None, description="when the parcel is handed over; default now")
+
+
+class QuoteRequest(BaseModel):
+    """One quote request, or `{"quotes": [...]}` with up to 1,000 (a bare list works too)."""
+
+    quotes: list[QuoteIn]
+
+
+class QuoteOut(BaseModel):
+    """A quote: the delivery-time distribution and the route."""
+
+    p10: datetime
+    p50: datetime
+    p90: datetime
+    route: list[str]
+    service: str
+    model: dict[str, object]
+
+
+class QuotesOut(BaseModel):
+    """Answers in the order asked."""
+
+    quotes: list[QuoteOut]
+
+
+class ServiceOut(BaseModel):
+    """A shipping service."""
+
+    code: str
+    name: str
+    mode: str
+    legs: dict[str, list[list[str]]]
+
+
+class ServicesOut(BaseModel):
+    """Every service offered."""
+
+    services: list[ServiceOut]

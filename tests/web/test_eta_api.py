@@ -1,0 +1,172 @@
+"""ETA through the HTTP API and the CLI: parcel ETAs, quotes, services, refresh and backtest."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import orjson
+import pytest
+
+from tests.conftest import bearer
+from web.eta_service import forget_engine
+
+QUOTE = {
+    "origin": "Shenzhen",
+    "destination": "Moscow",
+    "service": "standard_air",
+    "ship_at": "2026-10-05T10:00:00+08:00",
+}
+
+
+@pytest.fixture(autouse=True)
+def _fresh_engine():
+    forget_engine()
+    yield
+    forget_engine()
+
+
+def quote(client, key, body):
+    return client.post(
+        "/api/v1/eta/quotes", data=orjson.dumps(body), content_type="application/json", headers=bearer(key)
+    )
+
+
+def test_single_quote_gives_ordered_quantiles_and_route(client, make_key):
+    key = make_key("merchant", "Shenzhen Gadgets")
+    resp = quote(client, key, QUOTE)
+    assert resp.status_code == 200, resp.get_json()
+    body = resp.get_json()
+    p10, p50, p90 = (datetime.fromisoformat(body[k]) for k in ("p10", "p50", "p90"))
+    ship = datetime.fromisoformat(QUOTE["ship_at"])
+    assert ship < p10 <= p50 <= p90 < ship + timedelta(days=60)
+    assert body["route"][0] == "cn_shenzhen" and body["model"]["version"]
+
+
+def test_batch_of_quotes_answers_in_order(client, make_key):
+    key = make_key("merchant", "Shenzhen Gadgets")
+    batch = [
+        QUOTE,
+        {**QUOTE, "destination": "Новосибирск", "service": "economy_rail"},
+        {**QUOTE, "origin": "Yiwu"},
+    ]
+    body = quote(client, key, {"quotes": batch}).get_json()
+    assert len(body["quotes"]) == 3
+    assert body["quotes"][1]["service"] == "economy_rail"
+    assert body["quotes"][2]["route"][0] == "cn_yiwu"
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"destination": "Atlantis"}, "destination"),
+        ({"origin": "Gotham"}, "origin"),
+        ({"service": "teleport"}, "service"),
+        ({"ship_at": "soon"}, "ship_at"),
+        ({"origin": None}, "origin"),
+    ],
+)
+def test_bad_quote_is_a_422_naming_item_and_field(client, make_key, change, field):
+    key = make_key("merchant", "Shenzhen Gadgets")
+    resp = quote(client, key, {"quotes": [QUOTE, {**QUOTE, **change}]})
+    assert resp.status_code == 422
+    [error] = resp.get_json()["errors"]
+    assert error["index"] == 1 and error["field"] == field
+
+
+def test_impossible_route_is_a_422(client, make_key):
+    key = make_key("merchant", "Shenzhen Gadgets")
+    resp = quote(client, key, {**QUOTE, "origin": "Moscow", "destination": "Novosibirsk"})
+    assert resp.status_code == 422
+
+
+def test_quotes_need_a_merchant_key(client, make_key):
+    assert quote(client, "nope", QUOTE).status_code == 401
+    assert quote(client, make_key("carrier", "acme_post"), QUOTE).status_code == 403
+
+
+def test_more_than_a_thousand_quotes_are_refused(client, make_key):
+    resp = quote(client, make_key("merchant", "Big Shop"), [QUOTE] * 1001)
+    assert resp.status_code == 413
+
+
+def test_services_list_names_routes(client):
+    services = client.get("/api/v1/services").get_json()["services"]
+    codes = {s["code"] for s in services}
+    assert {"premium_air", "standard_air", "economy_rail", "sea_rail_far_east"} <= codes
+    assert all(s["legs"] and s["mode"] for s in services)
+
+
+def _push_journey(client, key, number="RX747628194CN", days_ago=6):
+    start = datetime.now(UTC) - timedelta(days=days_ago)
+    events = [
+        {
+            "tracking_number": number,
+            "status": "in_transit",
+            "substatus": "picked_up",
+            "occurred_at": start.isoformat(),
+            "location": {"name": "Shenzhen", "country": "CN"},
+        },
+        {
+            "tracking_number": number,
+            "status": "in_transit",
+            "substatus": "departed",
+            "occurred_at": (start + timedelta(days=1)).isoformat(),
+            "location": {"name": "Shenzhen", "country": "CN"},
+        },
+        {
+            "tracking_number": number,
+            "status": "in_transit",
+            "substatus": "customs_processing",
+            "occurred_at": (start + timedelta(days=4)).isoformat(),
+            "location": {"name": "Moscow", "country": "RU"},
+        },
+    ]
+    resp = client.post(
+        "/api/v1/carriers/acme_post/events",
+        data=orjson.dumps({"events": events}),
+        content_type="application/json",
+        headers=bearer(key),
+    )
+    assert resp.status_code == 200, resp.get_json()
+    return start
+
+
+def test_parcel_eta_is_in_the_future_of_its_last_scan(client, make_key):
+    start = _push_journey(client, make_key("carrier", "acme_post"))
+    resp = client.get("/api/v1/parcels/RX747628194CN/eta")
+    assert resp.status_code == 200, resp.get_json()
+    body = resp.get_json()
+    assert datetime.fromisoformat(body["p10"]) > start + timedelta(days=4)
+    assert body["p10"] <= body["p50"] <= body["p90"]
+    assert client.get("/api/v1/parcels/RX747628194CN").get_json()["eta"]["p50"] == body["p50"]
+
+
+def test_eta_as_of_ignores_later_events(client, make_key):
+    start = _push_journey(client, make_key("carrier", "acme_post"))
+    early = (start + timedelta(hours=12)).isoformat()
+    body = client.get("/api/v1/parcels/RX747628194CN/eta", query_string={"as_of": early}).get_json()
+    assert body["as_of"] == datetime.fromisoformat(early).astimezone(UTC).isoformat()
+    assert "ru_moscow" not in body["route"][:1]
+
+
+def test_eta_of_unknown_parcel_is_404_and_bad_as_of_is_422(client, make_key):
+    assert client.get("/api/v1/parcels/LX299455986CN/eta").status_code == 404
+    _push_journey(client, make_key("carrier", "acme_post"))
+    resp = client.get("/api/v1/parcels/RX747628194CN/eta?as_of=yesterday")
+    assert resp.status_code == 422 and resp.get_json()["errors"][0]["field"] == "as_of"
+
+
+def test_eta_refresh_cli_stores_a_model_that_answers_name(app, client, make_key):
+    _push_journey(client, make_key("carrier", "acme_post"))
+    result = app.test_cli_runner().invoke(args=["eta", "refresh"])
+    assert result.exit_code == 0, result.output
+    assert "learned from" in result.output
+    forget_engine()
+    version = result.output.split()[1]
+    assert client.get("/api/v1/parcels/RX747628194CN/eta").get_json()["model"]["version"] == version
+
+
+def test_backtest_cli_refuses_an_empty_history(app):
+    result = app.test_cli_runner().invoke(args=["eta", "backtest"])
+    assert result.exit_code != 0
+    assert "no parcels" in result.output

@@ -1,0 +1,168 @@
+"""Delivery-time APIs: a parcel's ETA, merchants' pre-shipment quotes and the services offered."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from flask import Blueprint, Response, request
+from spectree import Response as Doc
+
+from routing.errors import NoRoute, RoutingError, UnknownPlace, UnknownService
+from routing.services import load_services
+from web.api_public import not_found
+from web.auth import require
+from web.db import get_session
+from web.errors import Problem, json_response
+from web.eta_service import current_engine, parcel_eta_by_number
+from web.openapi import BEARER, spec
+from web.schemas import EtaOut, ProblemBody, QuoteRequest, QuotesOut, ServicesOut
+
+bp = Blueprint("eta_api", __name__)
+MAX_QUOTES = 1000
+
+
+def _instant(value: Any, field: str, index: int | None = None) -> datetime:
+    where = {"index": index} if index is not None else {}
+    if not isinstance(value, str):
+        raise Problem(
+            422,
+            "Invalid Field",
+            f"{field} must be an ISO 8601 time with an offset",
+            errors=[{**where, "field": field, "error": "expected an ISO 8601 time with an offset"}],
+        )
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise Problem(
+            422,
+            "Invalid Field",
+            f"{field} {value!r} is not an ISO 8601 time with an offset",
+            errors=[{**where, "field": field, "error": "expected an ISO 8601 time with an offset"}],
+        )
+    return moment.astimezone(UTC)
+
+
+@bp.get("/api/v1/parcels/<tracking_number>/eta")
+@spec.validate(
+    resp=Doc(HTTP_200=EtaOut, HTTP_404=ProblemBody, HTTP_422=ProblemBody),
+    tags=["public"],
+    skip_validation=True,
+)
+def get_parcel_eta(tracking_number: str) -> Response:
+    """The parcel's delivery-time distribution (p10/p50/p90) as of now or `as_of`.
+
+    `as_of` (ISO 8601 with an offset) ignores every event after that instant, so the answer is the one
+    Silkway would have given then (backtests, audits). The answer names the route ahead, the service
+    (inferred from the scans when the parcel was never registered, with the candidates weighed) and the
+    model version with the number of observations it learned from.
+    """
+    raw = request.args.get("as_of")
+    as_of = _instant(raw, "as_of") if raw is not None else datetime.now(UTC)
+    body = parcel_eta_by_number(get_session(), tracking_number, as_of)
+    if body is None:
+        raise not_found(tracking_number)
+    return json_response(body)
+
+
+def _parse_quote(item: Any, index: int) -> tuple[str, str, str, datetime]:
+    if not isinstance(item, dict):
+        raise _item_problem(index, "", "each quote request must be an object")
+    values = []
+    for field in ("origin", "destination", "service"):
+        value = item.get(field)
+        if not isinstance(value, str) or not value.strip():
+            raise _item_problem(
+                index,
+                field,
+                f"{field} is required (a city name or place id)"
+                if field != "service"
+                else "service is required (see GET /api/v1/services)",
+            )
+        values.append(value.strip())
+    ship_at = (
+        _instant(item["ship_at"], "ship_at", index) if item.get("ship_at") is not None else datetime.now(UTC)
+    )
+    return values[0], values[1], values[2], ship_at
+
+
+def _item_problem(index: int, field: str, message: str) -> Problem:
+    return Problem(
+        422,
+        "Invalid Quote Request",
+        f"item {index}: {message}",
+        errors=[{"index": index, "field": field or None, "error": message}],
+        slug="invalid-quote",
+    )
+
+
+@bp.post("/api/v1/eta/quotes")
+@spec.validate(
+    json=QuoteRequest,
+    resp=Doc(HTTP_200=QuotesOut, HTTP_401=ProblemBody, HTTP_403=ProblemBody, HTTP_422=ProblemBody),
+    tags=["merchants"],
+    security=BEARER,
+    skip_validation=True,
+)
+def post_quotes() -> Response:
+    """Pre-shipment delivery-time quotes: one request object, or a list of up to 1,000.
+
+    Each request names `origin` and `destination` (a city name in English or Russian, or a network place
+    id), a `service` code from `GET /api/v1/services` and `ship_at` (default: now). Each answer gives
+    p10/p50/p90 and the route. An unknown city or service, or a service that cannot reach the destination,
+    is a 422 naming the item and the field; nothing is answered for the batch then.
+    """
+    require("merchant")
+    try:
+        doc = orjson.loads(request.get_data())
+    except orjson.JSONDecodeError as exc:
+        raise Problem(400, "Unreadable Payload", f"body is not valid JSON: {exc}") from None
+    single = isinstance(doc, dict) and "quotes" not in doc
+    items = [doc] if single else (doc.get("quotes") if isinstance(doc, dict) else doc)
+    if not isinstance(items, list) or not items:
+        raise Problem(422, "Invalid Quote Request", "send one quote request object, or a non-empty list")
+    if len(items) > MAX_QUOTES:
+        raise Problem(413, "Too Many Quotes", f"{len(items)} quote requests; at most {MAX_QUOTES} per call")
+    parsed = [_parse_quote(item, i) for i, item in enumerate(items)]
+    engine = current_engine(get_session())
+    answers = []
+    for index, (origin, destination, service, ship_at) in enumerate(parsed):
+        try:
+            result = engine.quote(origin, destination, service, ship_at)
+        except (UnknownPlace, UnknownService) as exc:
+            raise _item_problem(index, exc.field, str(exc)) from None
+        except NoRoute as exc:
+            raise _item_problem(index, "destination", str(exc)) from None
+        except RoutingError as exc:
+            raise _item_problem(index, "", str(exc)) from None
+        answer = result.to_dict()
+        answer.update({"origin": origin, "destination": destination, "ship_at": ship_at.isoformat()})
+        answers.append(answer)
+    return json_response(answers[0] if single else {"quotes": answers})
+
+
+@bp.get("/api/v1/services")
+@spec.validate(resp=Doc(HTTP_200=ServicesOut), tags=["public"], skip_validation=True)
+def get_services() -> Response:
+    """The shipping services, their modes and their routes (waypoints per destination region)."""
+    catalog = load_services()
+    language = request.args.get("lang", "en")
+    services = []
+    for code, service in sorted(catalog.services.items()):
+        services.append(
+            {
+                "code": code,
+                "name": service.name(language),
+                "names": dict(service.names),
+                "mode": service.mode,
+                "modes": sorted(service.modes),
+                "legs": {
+                    region: [list(layer) for layer in layers] for region, layers in service.routes.items()
+                },
+                "sources": list(service.sources),
+            }
+        )
+    return json_response({"services": services})

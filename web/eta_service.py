@@ -1,0 +1,212 @@
+"""ETA glue between storage and the routing engine: tracks in, predictions out, models stored.
+
+Every process keeps one EtaEngine for the newest stored model and checks for a newer one at most once a
+minute, so a model learned by the scheduler reaches every worker without a restart.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+from flask import Flask
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from routing.backtest import BacktestReport, HeldOut, run_backtest
+from routing.eta import EtaEngine, EtaEstimate
+from routing.learning import fit, observations_from_tracks
+from routing.model import LegTimeModel
+from routing.network import load_network
+from routing.tracks import ParcelTrack, TrackScan
+from tracking import models
+from tracking.queries import PublicParcel, find_parcel_id
+from tracking.tracks import StoredTrack, load_tracks
+from tracking.webhooks import enqueue_eta_revised
+
+log = logging.getLogger("silkway.eta")
+
+MODEL_CHECK_SECONDS = 60.0
+LEARNING_WINDOW = timedelta(days=120)
+REVISION_THRESHOLD = timedelta(hours=6)
+
+
+def to_track(stored: StoredTrack) -> ParcelTrack:
+    """A stored parcel as the routing package sees it."""
+    scans = tuple(TrackScan(s.place_id, s.country, s.status, s.substatus, s.at) for s in stored.scans)
+    return ParcelTrack(tuple(stored.numbers), stored.service, stored.origin, stored.destination, scans)
+
+
+@dataclass(slots=True)
+class _Current:
+    version: str | None = None
+    engine: EtaEngine | None = None
+    checked: float = 0.0
+
+
+_current = _Current()
+_lock = threading.Lock()
+
+
+def current_engine(session: Session) -> EtaEngine:
+    """The engine for the newest stored model (the network prior while none has been learned)."""
+    now = time.monotonic()
+    if _current.engine is not None and now - _current.checked < MODEL_CHECK_SECONDS:
+        return _current.engine
+    with _lock:
+        latest = session.execute(
+            select(models.EtaModel.version, models.EtaModel.id).order_by(models.EtaModel.id.desc()).limit(1)
+        ).first()
+        version = latest[0] if latest else None
+        if _current.engine is None or version != _current.version:
+            model = LegTimeModel.prior()
+            if latest is not None:
+                body = session.scalar(select(models.EtaModel.body).where(models.EtaModel.id == latest[1]))
+                model = LegTimeModel.from_dict(orjson.loads(body or b"{}"))
+            _current.engine = EtaEngine(load_network(), model)
+            _current.version = version
+        _current.checked = now
+        return _current.engine
+
+
+def forget_engine() -> None:
+    """Drop the cached engine (tests, after storing a model by hand)."""
+    _current.engine, _current.version, _current.checked = None, None, 0.0
+
+
+def estimate(session: Session, parcel_id: int, as_of: datetime | None = None) -> EtaEstimate | None:
+    """The in-flight ETA of a parcel from its scans up to ``as_of`` (now by default)."""
+    as_of = as_of or datetime.now(UTC)
+    stored = next(load_tracks(session, [parcel_id], as_of=as_of), None)
+    if stored is None:
+        return None
+    try:
+        return current_engine(session).in_flight(to_track(stored), as_of)
+    except ValueError as exc:  # a parcel the network cannot place: no prediction rather than an error
+        log.info("no ETA for parcel %s: %s", parcel_id, exc)
+        return None
+
+
+def eta_json(result: EtaEstimate, as_of: datetime) -> dict[str, Any]:
+    """The ETA answer of CONTRACT.md plus the service, spread and the inferred candidates."""
+    body = result.to_dict()
+    # Aware datetimes, not strings: pages format them, and orjson writes them as ISO 8601 for the API.
+    body.update(p10=result.p10, p50=result.p50, p90=result.p90, as_of=as_of.astimezone(UTC), confidence=0.8)
+    return body
+
+
+def parcel_eta(session: Session, view: PublicParcel, as_of: datetime | None = None) -> dict[str, Any] | None:
+    """The ETA of the parcel shown by a public view, as JSON-ready data; None when it cannot be told."""
+    as_of = as_of or datetime.now(UTC)
+    result = estimate(session, view.id, as_of)
+    if result is None:
+        return None
+    return eta_json(result, as_of)
+
+
+def parcel_eta_by_number(session: Session, number: str, as_of: datetime) -> dict[str, Any] | None:
+    """The ETA of the parcel carrying ``number`` as it would have been told at ``as_of``."""
+    parcel_id = find_parcel_id(session, number)
+    if parcel_id is None:
+        return None
+    result = estimate(session, parcel_id, as_of)
+    return eta_json(result, as_of) if result is not None else None
+
+
+def learn(session: Session, now: datetime, window: timedelta = LEARNING_WINDOW) -> LegTimeModel:
+    """Learn a leg-time model from the scans of parcels seen in the last ``window`` and store it."""
+    since = now - window
+    ids = list(
+        session.scalars(
+            select(models.Parcel.id).where(models.Parcel.last_event_at >= since).order_by(models.Parcel.id)
+        )
+    )
+    tracks = [to_track(t) for t in load_tracks(session, ids, as_of=now)]
+    model = fit(observations_from_tracks(tracks, now), load_network(), now)
+    exists = session.scalar(select(func.count()).where(models.EtaModel.version == model.version))
+    if not exists:
+        session.add(
+            models.EtaModel(
+                version=model.version,
+                learned_from=model.observations,
+                body=orjson.dumps(model.to_dict()),
+            )
+        )
+        session.commit()
+    forget_engine()
+    log.info("learned ETA model %s from %d observations", model.version, model.observations)
+    return model
+
+
+def refresh_model_job(app: Flask, now: datetime) -> None:
+    """Scheduler job: re-learn the leg-time model."""
+    with app.extensions["silkway.db"].session() as session:
+        learn(session, now)
+
+
+def revise(session: Session, now: datetime, since: datetime) -> int:
+    """Store a new ETA revision for parcels in flight whose p50 moved, or that have none yet."""
+    ids = list(
+        session.scalars(
+            select(models.Parcel.id).where(
+                models.Parcel.updated_at >= since, models.Parcel.status.not_in(["delivered", "expired"])
+            )
+        )
+    )
+    revised = 0
+    for parcel_id in ids:
+        result = estimate(session, parcel_id, now)
+        if result is None:
+            continue
+        last = session.execute(
+            select(models.EtaRevision.p50)
+            .where(models.EtaRevision.parcel_id == parcel_id)
+            .order_by(models.EtaRevision.computed_at.desc())
+            .limit(1)
+        ).scalar()
+        if last is not None and abs(result.p50 - last) < REVISION_THRESHOLD:
+            continue
+        session.add(
+            models.EtaRevision(
+                parcel_id=parcel_id,
+                computed_at=now,
+                p10=result.p10,
+                p50=result.p50,
+                p90=result.p90,
+                model_version=result.model_version,
+                route=",".join(result.route),
+            )
+        )
+        _notify_revision(session, parcel_id, result, last)
+        revised += 1
+    session.commit()
+    return revised
+
+
+def _notify_revision(
+    session: Session, parcel_id: int, result: EtaEstimate, previous: datetime | None
+) -> None:
+    body = result.to_dict()
+    body["previous_p50"] = previous.isoformat() if previous else None
+    enqueue_eta_revised(session, {parcel_id: body})
+
+
+def revise_etas_job(app: Flask, now: datetime) -> None:
+    """Scheduler job: publish ETA revisions for parcels touched since the previous run."""
+    since = now - timedelta(seconds=int(app.config.get("JOB_ETA_REVISIONS_SECONDS", 300)) * 2)
+    with app.extensions["silkway.db"].session() as session:
+        revise(session, now, since)
+
+
+def backtest(session: Session, split_at: datetime, until: datetime | None = None) -> BacktestReport:
+    """Replay delivered parcels: learn from those first scanned before ``split_at``, score the rest."""
+    held: list[HeldOut] = []
+    for stored in load_tracks(session, as_of=until):
+        if stored.delivered_at is not None and stored.scans:
+            held.append(HeldOut(to_track(stored), stored.delivered_at))
+    return run_backtest(held, split_at, load_network())
