@@ -10,7 +10,8 @@ gave are replaced by the events the current adapter derives from it.
 - A derived event not stored yet is inserted through ingestion and attributed to the payload; one that
   another payload already stored stays with that payload (a duplicate, as on first receipt).
 - Every parcel touched gets its status derived again from all its events: a correction may move a
-  status backwards, which ingestion of new events never does.
+  status backwards, which ingestion of new events never does. A parcel whose status changed is
+  reported to its merchant's webhooks like any status change (``status_changed``, with ``previous``).
 
 A code that the new parse maps (it is the raw code of a derived event and not counted as unmapped)
 leaves the unmapped-codes report. Parsing is passed in (``parse``): carriers are not imported here.
@@ -28,10 +29,11 @@ from sqlalchemy.orm import Session
 
 from tracking import models
 from tracking.events import ParseResult, ScanEvent, as_utc
-from tracking.ingest import CarrierRef, PlaceResolver, ingest
+from tracking.ingest import CarrierRef, PlaceResolver, StatusChange, ingest
 from tracking.statuses import Status
 from tracking.timeline import StatusState, derive
 from tracking.types import utcnow
+from tracking.webhooks import enqueue_status_changes
 
 ParseFn = Callable[[models.Carrier, bytes, str], ParseResult]
 
@@ -44,6 +46,7 @@ class PayloadChange:
     added: int = 0
     removed: int = 0
     parcel_ids: set[int] = field(default_factory=set)
+    changes: list[StatusChange] = field(default_factory=list)
     mapped_codes: set[str] = field(default_factory=set)
     unmapped_codes: set[str] = field(default_factory=set)
 
@@ -83,6 +86,7 @@ def reprocess_payload(
         ).where(models.ScanEvent.raw_payload_id == payload_id)
     ).all()
     gone = [row for row in stored if (row.tracking_number, row.fingerprint) not in derived]
+    before = _states(session, {row.parcel_id for row in gone})
     if gone:
         session.execute(delete(models.ScanEvent).where(models.ScanEvent.id.in_([row.id for row in gone])))
     report = ingest(
@@ -101,14 +105,25 @@ def reprocess_payload(
     )
     change.mapped_codes = {e.raw_code for e in events if e.raw_code} - change.unmapped_codes
     if gone or report.accepted:
-        rederive_statuses(session, change.parcel_ids)
+        for moved in report.changes:
+            before.setdefault(moved.parcel_id, moved.old)
+        change.changes = rederive_statuses(session, change.parcel_ids, before)
+        enqueue_status_changes(session, change.changes)
     return change
 
 
-def rederive_statuses(session: Session, parcel_ids: Iterable[int]) -> None:
-    """Set each parcel's status, delivery time and first/last event times from all its events."""
+def rederive_statuses(
+    session: Session, parcel_ids: Iterable[int], before: dict[int, StatusState] | None = None
+) -> list[StatusChange]:
+    """Set each parcel's status, delivery time and first/last event times from all its events.
+
+    Returns the parcels whose status differs from ``before`` (default: the status they had).
+    """
     session.flush()
-    for parcel_id in sorted(set(parcel_ids)):
+    ids = sorted(set(parcel_ids))
+    old = _states(session, ids) | (before or {})
+    changes: list[StatusChange] = []
+    for parcel_id in ids:
         rows = session.execute(
             select(models.ScanEvent.status, models.ScanEvent.substatus, models.ScanEvent.occurred_at).where(
                 models.ScanEvent.parcel_id == parcel_id
@@ -130,6 +145,21 @@ def rederive_statuses(session: Session, parcel_ids: Iterable[int]) -> None:
                 updated_at=utcnow(),
             )
         )
+        if parcel_id in old and old[parcel_id] != new:
+            changes.append(StatusChange(parcel_id, old[parcel_id], new))
+    return changes
+
+
+def _states(session: Session, parcel_ids: Iterable[int]) -> dict[int, StatusState]:
+    ids = sorted(set(parcel_ids))
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(
+            models.Parcel.id, models.Parcel.status, models.Parcel.substatus, models.Parcel.status_at
+        ).where(models.Parcel.id.in_(ids))
+    ).all()
+    return {pid: StatusState(Status(status), sub, at) for pid, status, sub, at in rows}
 
 
 def forget_mapped_codes(session: Session, carrier_id: int, mapped: set[str], unmapped: set[str]) -> int:

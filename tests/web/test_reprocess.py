@@ -178,3 +178,33 @@ def test_progress_is_shown_on_stderr(push, reprocess):
 def test_bad_options_are_refused(app, reprocess, args, message):
     result = reprocess(*args)
     assert result.exit_code == 2 and message in result.output
+
+
+def test_merchant_is_notified_when_a_correction_changes_the_status(
+    app, push, scans, reprocess, client, make_key
+):
+    from tracking.types import utcnow
+    from web.merchant_jobs import process_outbox_job
+    from web.webhook_sender import sender_for
+
+    app.config.update(WEBHOOK_SENDER="fake", ALLOW_PRIVATE_WEBHOOK_TARGETS=True)
+    shop = bearer(make_key("merchant", "Shop One"))
+    parcel_in = {
+        "identifiers": [NUMBER],
+        "origin": "Shenzhen",
+        "destination": "Moscow",
+        "service": "standard_air",
+        "reference": "R1",
+    }
+    assert client.post("/api/v1/parcels", json={"parcels": [parcel_in]}, headers=shop).status_code == 201
+    hook = {"url": "http://127.0.0.1:9/hooks", "events": ["status_changed"]}
+    assert client.post("/api/v1/webhooks", json=hook, headers=shop).status_code == 201
+    scans.table["HANDED"] = (Status.DELIVERED, "recipient")
+    push(("HANDED", "2026-11-03T08:00:00+03:00"))
+    scans.table["HANDED"] = (Status.IN_TRANSIT, "handed_over")
+    assert reprocess().exit_code == 0
+    while process_outbox_job(app, utcnow()).claimed:  # one message per parcel at a time, in order
+        pass
+    last = sender_for(app).events()[-1]  # type: ignore[attr-defined]
+    assert last["data"]["parcel"]["status"] == "in_transit"
+    assert last["data"]["previous"]["status"] == "delivered"
