@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from tracking import models
@@ -222,7 +222,7 @@ def register(session: Session, merchant_id: int, registrations: Sequence[Registr
         plan.append((reg, target, True))
     if errors:
         raise RegistrationRejected(409, errors, len(registrations))
-    return [_apply(session, merchant_id, reg, target, write) for reg, target, write in plan]
+    return _write(session, merchant_id, plan, parcel_of)
 
 
 def _conflict(
@@ -248,30 +248,53 @@ def _conflict(
     return ItemError(reg.index, f"{number} belongs to another merchant's parcel", field)
 
 
-def _apply(
-    session: Session, merchant_id: int, reg: Registration, parcel: models.Parcel | None, write: bool
-) -> Registered:
-    if write:
-        if parcel is None:
-            parcel = models.Parcel(status="pending", substatus="registered")
+def _write(
+    session: Session,
+    merchant_id: int,
+    plan: list[tuple[Registration, models.Parcel | None, bool]],
+    parcel_of: dict[str, int],
+) -> list[Registered]:
+    """Create the new parcels, fill in the registrations and add the numbers not stored yet."""
+    parcels: list[models.Parcel] = []
+    for reg, target, write in plan:
+        parcel = target if target is not None else models.Parcel(status="pending", substatus="registered")
+        if target is None:
             session.add(parcel)
-        parcel.merchant_id = merchant_id
-        parcel.reference = reg.reference
-        parcel.origin, parcel.destination, parcel.service = reg.origin, reg.destination, reg.service
-        parcel.ship_at = reg.ship_at
-        session.flush()
-        known = {i.number for i in parcel.identifiers}
-        for number in reg.identifiers:
-            if number not in known:
-                parcel.identifiers.append(models.Identifier(number=number, parcel_id=parcel.id))
-        session.flush()
-    assert parcel is not None
-    return Registered(
-        index=reg.index,
-        parcel_id=parcel.id,
-        identifiers=tuple(i.number for i in parcel.identifiers),
-        reference=reg.reference,
-        status=parcel.status,
-        substatus=parcel.substatus,
-        created=write,
-    )
+        if write:
+            parcel.merchant_id = merchant_id
+            parcel.reference = reg.reference
+            parcel.origin, parcel.destination, parcel.service = reg.origin, reg.destination, reg.service
+            parcel.ship_at = reg.ship_at
+        parcels.append(parcel)
+    session.flush()
+    fresh = [
+        {"number": number, "parcel_id": parcel.id}
+        for (reg, _, write), parcel in zip(plan, parcels, strict=True)
+        if write
+        for number in reg.identifiers
+        if number not in parcel_of
+    ]
+    if fresh:
+        session.execute(insert(models.Identifier), fresh)
+    ids = sorted({p.id for p in parcels})
+    numbers: dict[int, list[str]] = {}
+    for start in range(0, len(ids), 1000):
+        query = (
+            select(models.Identifier.parcel_id, models.Identifier.number)
+            .where(models.Identifier.parcel_id.in_(ids[start : start + 1000]))
+            .order_by(models.Identifier.id)
+        )
+        for parcel_id, number in session.execute(query):
+            numbers.setdefault(parcel_id, []).append(number)
+    return [
+        Registered(
+            index=reg.index,
+            parcel_id=parcel.id,
+            identifiers=tuple(numbers.get(parcel.id, ())),
+            reference=reg.reference,
+            status=parcel.status,
+            substatus=parcel.substatus,
+            created=write,
+        )
+        for (reg, _, write), parcel in zip(plan, parcels, strict=True)
+    ]

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Response, abort, redirect, render_template, request, session, url_for
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tracking import models
@@ -30,7 +31,8 @@ from web.db import get_session
 bp = Blueprint("dashboard", __name__)
 log = logging.getLogger("silkway.dashboard")
 SESSION_KEY = "merchant_dashboard"
-ETA_PARCELS = 300
+IN_FLIGHT_PARCELS = 1000
+LIVE_ETAS = 20
 CHART_DAYS = 30
 
 
@@ -131,27 +133,48 @@ class Chart:
     parcels: int
     width: int
     height: int
+    in_flight: int = 0
 
 
 def in_flight_chart(db: Session, merchant_id: int, now: datetime) -> Chart:
     """Expected days to delivery (ETA p50) of the parcels in flight; days in transit where no ETA exists."""
-    parcels = parcels_in_flight(db, merchant_id, ETA_PARCELS)
-    service = _eta_service()
-    days: list[float] = []
-    with_eta = 0
-    for parcel in parcels:
-        eta = _eta(db, service, parcel) if service is not None else None
-        if eta is not None:
-            with_eta += 1
-            days.append(max((eta - now).total_seconds() / 86400, 0.0))
-    if with_eta:
+    parcels = parcels_in_flight(db, merchant_id, IN_FLIGHT_PARCELS)
+    expected = expected_deliveries(db, parcels)
+    if expected:
+        days = [max((p50 - now).total_seconds() / 86400, 0.0) for p50 in expected.values()]
         title = "Expected delivery of parcels in flight (median ETA)"
         axis = "days from today"
     else:
         days = [max((now - (p.first_event_at or p.created_at)).total_seconds() / 86400, 0.0) for p in parcels]
         title = "Parcels in flight: days in transit so far (no delivery estimates available yet)"
         axis = "days since the first scan (or registration)"
-    return histogram(title, axis, days)
+    chart = histogram(title, axis, days)
+    chart.in_flight = len(parcels)
+    return chart
+
+
+def expected_deliveries(db: Session, parcels: list[models.Parcel]) -> dict[int, datetime]:
+    """Median ETAs by parcel: the latest published revision, else (for a few) one computed now."""
+    found: dict[int, datetime] = {}
+    revision = getattr(models, "EtaRevision", None)  # published by the scheduler's ETA job
+    ids = [p.id for p in parcels]
+    if revision is not None and ids:
+        for start in range(0, len(ids), 500):
+            rows = db.execute(
+                select(revision.parcel_id, revision.p50)
+                .where(revision.parcel_id.in_(ids[start : start + 500]))
+                .order_by(revision.parcel_id, revision.computed_at)
+            ).all()
+            found.update(dict(rows))
+    service = _eta_service()
+    if service is None:
+        return found
+    missing = [p for p in parcels if p.id not in found][:LIVE_ETAS]
+    for parcel in missing:
+        p50 = _eta(db, service, parcel)
+        if p50 is not None:
+            found[parcel.id] = p50
+    return found
 
 
 def histogram(title: str, axis: str, days: list[float]) -> Chart:

@@ -40,7 +40,10 @@ def scan(client: FlaskClient, make_key: Callable[..., str]) -> Callable[..., Non
         }
         body = orjson.dumps({"events": [event]})
         resp = client.post(
-            "/api/v1/carriers/acme_post/events", data=body, content_type="application/json", headers=bearer(key)
+            "/api/v1/carriers/acme_post/events",
+            data=body,
+            content_type="application/json",
+            headers=bearer(key),
         )
         assert resp.status_code == 200, resp.get_json()
 
@@ -163,7 +166,7 @@ def test_delayed_parcels_are_listed(app, client, shop_key, scan):
     assert "RX000000001CN" in section and "ORDER-RX000000001CN" in section and "RX000000002CN" not in section
 
 
-def test_chart_draws_a_bar_per_day_for_parcels_in_flight(client, shop_key, scan):
+def test_chart_counts_each_parcel_in_flight_once_by_day(client, shop_key, scan):
     register(client, shop_key, "RX000000001CN", "RX000000002CN", "RX000000003CN")
     scan("RX000000001CN", "in_transit", "departed", 3.5)
     scan("RX000000002CN", "in_transit", "departed", 3.2)
@@ -171,10 +174,11 @@ def test_chart_draws_a_bar_per_day_for_parcels_in_flight(client, shop_key, scan)
     sign_in(client, shop_key)
     page = dashboard(client)
     svg = page.split("<svg", 1)[1].split("</svg>", 1)[0]
-    assert svg.count("<rect") == 31
-    assert "2 parcels in flight" in page
+    bars = dict(re.findall(r"<title>(\d+\+?) days: (\d+) parcels</title>", svg))
+    assert len(bars) == 31 and svg.count("<rect") == 31
+    assert sum(int(n) for n in bars.values()) == 2
+    assert "2 of 2 parcels in flight" in page
     if importlib.util.find_spec("web.eta_service") is None:
-        assert "days in transit so far" in page
-        assert "<title>3 days: 2 parcels</title>" in svg
+        assert "days in transit so far" in page and bars["3"] == "2"
     else:
-        assert "Expected delivery" in page or "days in transit so far" in page
+        assert "Expected delivery of parcels in flight (median ETA)" in page and bars["0"] == "0"
