@@ -1,0 +1,209 @@
+"""Polling Russian Post's batch service: submit numbers for a ticket, fetch the answer later.
+
+Submit (getTicket): the numbers of parcels not delivered yet (tracking.feeds.russian_post_numbers), at
+most 3000 a ticket, each ticket stored with ``fetch_after`` = now + RUSSIAN_POST_TICKET_DELAY_SECONDS.
+Fetch (getResponseByTicket) once due: "not ready" asks again RUSSIAN_POST_TICKET_RETRY_SECONDS later,
+"expired" gives the ticket up, and a ready answer goes through ``accept_payload(..., source="pull")``
+in the same transaction that marks the ticket done. A new batch is submitted when no ticket is pending
+and RUSSIAN_POST_SUBMIT_INTERVAL_SECONDS have passed since the last one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from carriers import russian_post_ticket as tickets
+from carriers.xmlfeed import first, load_xml, text
+from tracking import feeds, models
+from tracking.events import PayloadError
+from web.ingestion import PayloadUnreadable
+
+if TYPE_CHECKING:
+    from web.pull import Poller, PollResult
+
+TICKET_LIFETIME = timedelta(hours=32)
+
+
+def poll_russian_post(poller: Poller, session: Session, feed_id: int, result: PollResult) -> None:
+    """Fetch the feed's due tickets, submit a new batch when one is due, and schedule the next poll."""
+    login, password = (
+        poller.settings.values["RUSSIAN_POST_LOGIN"],
+        poller.settings.values["RUSSIAN_POST_PASSWORD"],
+    )
+    if not login or not password:
+        poller.fail(
+            session, feed_id, result, "set SILKWAY_RUSSIAN_POST_LOGIN and SILKWAY_RUSSIAN_POST_PASSWORD"
+        )
+        return
+    feeds.expire_stale_tickets(session, feed_id, poller.now - TICKET_LIFETIME)
+    due = [(t.id, t.ticket) for t in feeds.pending_tickets(session, feed_id) if t.fetch_after <= poller.now]
+    session.commit()
+    for ticket_id, ticket in due:
+        if not _fetch_ticket(poller, session, feed_id, result, ticket_id, ticket, login, password):
+            return
+    idle = not feeds.pending_tickets(session, feed_id) and _submission_due(poller, session, feed_id)
+    if idle and not _submit(poller, session, feed_id, result, login, password):
+        return
+    feed = poller.feed(session, feed_id)
+    waiting = feeds.pending_tickets(session, feed_id)
+    result.tickets_waiting = len(waiting)
+    feeds.record_success(feed, poller.now, _next_russian_post_poll(poller, session, feed_id, waiting))
+    session.commit()
+
+
+def _fetch_ticket(
+    poller: Poller,
+    session: Session,
+    feed_id: int,
+    result: PollResult,
+    ticket_id: int,
+    ticket: str,
+    login: str,
+    password: str,
+) -> bool:
+    feed = poller.feed(session, feed_id)
+    url, code = feed.base_url, feed.carrier.code
+    session.rollback()
+    raw = poller.fetch(
+        session, feed_id, result, code, url, tickets.build_answer_request(ticket, login, password)
+    )
+    if raw is None:
+        return False
+    row = session.get(models.RussianPostTicket, ticket_id)
+    if row is None or row.status != "pending":
+        session.rollback()
+        return True
+    row.attempts += 1
+    try:
+        check_ticket_answer(raw)
+    except tickets.TicketNotReady:
+        row.fetch_after = feeds.later(poller.now, poller.settings.number("RUSSIAN_POST_TICKET_RETRY_SECONDS"))
+        row.last_error = "not ready yet"
+        session.commit()
+        return True
+    except tickets.TicketError as exc:
+        row.status = "expired" if isinstance(exc, tickets.TicketExpired) else "failed"
+        row.last_error = str(exc)[: feeds.MAX_ERROR]
+        session.commit()
+        return True
+    except PayloadError as exc:
+        _ticket_retry(poller, row, f"unreadable answer: {exc}")
+        session.commit()
+        return True
+    row.status, row.fetched_at, row.last_error = "done", poller.now, None
+    try:
+        outcome = poller.ingest(session, poller.feed(session, feed_id).carrier, raw, "text/xml")
+    except PayloadUnreadable as exc:
+        session.rollback()
+        row = session.get(models.RussianPostTicket, ticket_id)
+        assert row is not None
+        row.attempts += 1
+        _ticket_retry(poller, row, f"unreadable answer: {exc}")
+        session.commit()
+        return True
+    row = session.get(models.RussianPostTicket, ticket_id)
+    assert row is not None
+    row.status, row.fetched_at = "done", poller.now
+    row.raw_payload_id = _latest_payload_id(session, poller.feed(session, feed_id).carrier_id, raw)
+    session.commit()
+    result.count(outcome)
+    result.tickets_fetched += 1
+    return True
+
+
+def _ticket_retry(poller: Poller, row: models.RussianPostTicket, error: str) -> None:
+    row.last_error = error[: feeds.MAX_ERROR]
+    if row.attempts >= poller.settings.number("RUSSIAN_POST_TICKET_MAX_ATTEMPTS"):
+        row.status = "failed"
+    else:
+        row.fetch_after = feeds.later(poller.now, poller.settings.number("RUSSIAN_POST_TICKET_RETRY_SECONDS"))
+
+
+def _submission_due(poller: Poller, session: Session, feed_id: int) -> bool:
+    last = _last_submission(session, feed_id)
+    interval = timedelta(seconds=poller.settings.number("RUSSIAN_POST_SUBMIT_INTERVAL_SECONDS"))
+    return last is None or last + interval <= poller.now
+
+
+def _submit(
+    poller: Poller, session: Session, feed_id: int, result: PollResult, login: str, password: str
+) -> bool:
+    feed = poller.feed(session, feed_id)
+    url, carrier = feed.base_url, feed.carrier
+    since = poller.now - timedelta(days=poller.settings.number("RUSSIAN_POST_NUMBER_MAX_AGE_DAYS"))
+    numbers = feeds.russian_post_numbers(session, carrier, since)
+    code = carrier.code
+    session.rollback()
+    for start in range(0, len(numbers), tickets.MAX_NUMBERS):
+        batch = numbers[start : start + tickets.MAX_NUMBERS]
+        body = tickets.build_ticket_request(batch, login, password)
+        raw = poller.fetch(session, feed_id, result, code, url, body)
+        if raw is None:
+            return False
+        try:
+            ticket = tickets.parse_ticket_id(raw)
+        except PayloadError as exc:
+            poller.fail(session, feed_id, result, f"getTicket: {exc}")
+            return False
+        delay = poller.settings.number("RUSSIAN_POST_TICKET_DELAY_SECONDS")
+        feeds.add_ticket(
+            session,
+            poller.feed(session, feed_id),
+            ticket,
+            len(batch),
+            poller.now,
+            feeds.later(poller.now, delay),
+        )
+        session.commit()
+        result.tickets_submitted += 1
+    if not numbers:
+        result.notes.append("no parcels to ask Russian Post about")
+    return True
+
+
+def _next_russian_post_poll(
+    poller: Poller, session: Session, feed_id: int, waiting: list[models.RussianPostTicket]
+) -> datetime:
+    if waiting:
+        return min(t.fetch_after for t in waiting)
+    last = _last_submission(session, feed_id) or poller.now
+    return last + timedelta(seconds=poller.settings.number("RUSSIAN_POST_SUBMIT_INTERVAL_SECONDS"))
+
+
+def check_ticket_answer(raw: bytes) -> None:
+    """Raise the TicketError of a ticket-level answer (not ready, expired); PayloadError if unreadable."""
+    root = load_xml(raw)
+    answer = first(root, "answerByTicketResponse")
+    if answer is None:
+        fault = first(root, "Fault")
+        reason = text(fault, "faultstring") if fault is not None else None
+        raise PayloadError(f"SOAP fault: {reason}" if reason else "expected an answerByTicketResponse")
+    tickets.raise_for_ticket_error(answer)
+
+
+def _last_submission(session: Session, feed_id: int) -> datetime | None:
+    query = (
+        select(models.RussianPostTicket.requested_at)
+        .where(models.RussianPostTicket.feed_id == feed_id)
+        .order_by(models.RussianPostTicket.requested_at.desc())
+        .limit(1)
+    )
+    return session.scalar(query)
+
+
+def _latest_payload_id(session: Session, carrier_id: int, raw: bytes) -> int | None:
+    query = (
+        select(models.RawPayload.id)
+        .where(
+            models.RawPayload.carrier_id == carrier_id,
+            models.RawPayload.sha256 == hashlib.sha256(raw).hexdigest(),
+        )
+        .order_by(models.RawPayload.id.desc())
+        .limit(1)
+    )
+    return session.scalar(query)
