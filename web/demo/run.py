@@ -21,6 +21,7 @@ class WorldRun:
     """Journeys generated so far and the scans not yet sent, in the order they fall due."""
 
     world: World
+    first_day: date | None = None
     journeys: dict[str, Journey] = field(default_factory=dict)
     _due: list[tuple[datetime, int, Delivery]] = field(default_factory=list)
     _orders: list[tuple[datetime, int, Journey]] = field(default_factory=list)
@@ -33,7 +34,7 @@ class WorldRun:
         ``skip_before`` drops deliveries already sent (live mode resuming a built world).
         """
         last = until.astimezone(zone(BEIJING)).date() + timedelta(days=1)
-        day = self._next_day or self.world.start
+        day = self._next_day or max(self.world.start, self.first_day or self.world.start)
         while day <= last:
             for plan in self.world.parcels_for_day(day):
                 trip = journey(self.world, plan)
@@ -61,6 +62,15 @@ class WorldRun:
         while self._orders and self._orders[0][0] <= until:
             out.append(heapq.heappop(self._orders)[2])
         return out
+
+    def requeue(self, deliveries: list[Delivery], orders: list[Journey]) -> None:
+        """Put back what could not be sent (the server was unreachable); it goes out next time."""
+        for delivery in deliveries:
+            self._seq += 1
+            heapq.heappush(self._due, (delivery.due, self._seq, delivery))
+        for trip in orders:
+            self._seq += 1
+            heapq.heappush(self._orders, (trip.plan.ordered_at, self._seq, trip))
 
     def placed_by(self, moment: datetime) -> list[Journey]:
         """The journeys whose order was placed by ``moment``."""

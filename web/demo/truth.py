@@ -93,8 +93,8 @@ def insert_rows(connection: Connection, rows: Sequence[dict[str, Any]], chunk: i
         connection.execute(insert(demo_truth), list(rows[start : start + chunk]))
 
 
-def update_rows(connection: Connection, rows: Iterable[dict[str, Any]]) -> None:
-    """Bring existing truth rows up to date (live mode), inserting the ones that are new."""
+def apply(connection: Connection, rows: Iterable[dict[str, Any]]) -> None:
+    """Live mode: add new parcels, and for known ones update the fate and add the events just sent."""
     rows = list(rows)
     if not rows:
         return
@@ -105,13 +105,18 @@ def update_rows(connection: Connection, rows: Iterable[dict[str, Any]]) -> None:
             demo_truth.c.tracking_number.in_(numbers[start : start + 2000])
         )
         known.update(connection.scalars(query))
-    fresh = [r for r in rows if r["tracking_number"] not in known]
-    insert_rows(connection, fresh)
+    insert_rows(connection, [r for r in rows if r["tracking_number"] not in known])
     for r in rows:
-        if r["tracking_number"] in known:
-            values = {k: v for k, v in r.items() if k != "tracking_number"}
-            connection.execute(
-                update(demo_truth)
-                .where(demo_truth.c.tracking_number == r["tracking_number"])
-                .values(**values)
+        if r["tracking_number"] not in known:
+            continue
+        connection.execute(
+            update(demo_truth)
+            .where(demo_truth.c.tracking_number == r["tracking_number"])
+            .values(
+                fate=r["fate"],
+                delivered_at=r["delivered_at"],
+                events_sent=demo_truth.c.events_sent + r["events_sent"],
+                duplicates_sent=demo_truth.c.duplicates_sent + r["duplicates_sent"],
+                updated_at=r["updated_at"],
             )
+        )
