@@ -54,47 +54,86 @@ def find_parcel_id(session: Session, number: str) -> int | None:
 
 
 def public_parcel(session: Session, number: str) -> PublicParcel | None:
-    """The public view of the parcel that carries ``number``, newest event first."""
-    parcel_id = find_parcel_id(session, number)
-    if parcel_id is None:
+    """The public view of the parcel that carries ``number``, newest event first.
+
+    Three indexed queries of plain columns (the hot path of every lookup): the parcel through its
+    identifier, the parcel's numbers, and its events with their places and carriers.
+    """
+    normalized = normalize_number(number)
+    parcel = models.Parcel
+    row = session.execute(
+        select(
+            parcel.id,
+            parcel.status,
+            parcel.substatus,
+            parcel.status_at,
+            parcel.last_event_at,
+            parcel.service,
+            parcel.origin,
+            parcel.destination,
+        )
+        .join(models.Identifier, models.Identifier.parcel_id == parcel.id)
+        .where(models.Identifier.number == normalized)
+    ).first()
+    if row is None:
         return None
-    parcel = session.get(models.Parcel, parcel_id)
-    if parcel is None:
-        return None
+    parcel_id = int(row.id)
+    numbers = session.scalars(
+        select(models.Identifier.number)
+        .where(models.Identifier.parcel_id == parcel_id)
+        .order_by(models.Identifier.id)
+    ).all()
     view = PublicParcel(
-        id=parcel.id,
-        tracking_number=normalize_number(number),
-        identifiers=[i.number for i in parcel.identifiers],
-        status=parcel.status,
-        substatus=parcel.substatus,
-        status_at=parcel.status_at,
-        last_event_at=parcel.last_event_at,
-        service=parcel.service,
-        origin=parcel.origin,
-        destination=parcel.destination,
+        id=parcel_id,
+        tracking_number=normalized,
+        identifiers=list(numbers),
+        status=row.status,
+        substatus=row.substatus,
+        status_at=row.status_at,
+        last_event_at=row.last_event_at,
+        service=row.service,
+        origin=row.origin,
+        destination=row.destination,
     )
+    event, place = models.ScanEvent, models.Location
     query = (
-        select(models.ScanEvent, models.Location, models.Carrier.code)
-        .join(models.Carrier, models.Carrier.id == models.ScanEvent.carrier_id)
-        .outerjoin(models.Location, models.Location.id == models.ScanEvent.location_id)
-        .where(models.ScanEvent.parcel_id == parcel_id)
-        .order_by(models.ScanEvent.occurred_at.desc(), models.ScanEvent.id.desc())
+        select(
+            event.status,
+            event.substatus,
+            event.occurred_at,
+            event.utc_offset_minutes,
+            event.description,
+            event.raw_code,
+            place.name,
+            place.country,
+            place.lat,
+            place.lon,
+            place.place_id,
+            models.Carrier.code,
+        )
+        .join(models.Carrier, models.Carrier.id == event.carrier_id)
+        .outerjoin(place, place.id == event.location_id)
+        .where(event.parcel_id == parcel_id)
+        .order_by(event.occurred_at.desc(), event.id.desc())
     )
-    for event, location, carrier_code in session.execute(query).all():
-        local = timezone(timedelta(minutes=event.utc_offset_minutes))
+    zones: dict[int, timezone] = {}
+    for r in session.execute(query):
+        local = zones.get(r.utc_offset_minutes)
+        if local is None:
+            local = zones[r.utc_offset_minutes] = timezone(timedelta(minutes=r.utc_offset_minutes))
         view.events.append(
             PublicEvent(
-                status=event.status,
-                substatus=event.substatus,
-                occurred_at=event.occurred_at.astimezone(local),
-                location_name=location.name if location else None,
-                country=location.country if location else None,
-                lat=location.lat if location else None,
-                lon=location.lon if location else None,
-                place_id=location.place_id if location else None,
-                description=event.description,
-                carrier=carrier_code,
-                raw_code=event.raw_code,
+                status=r.status,
+                substatus=r.substatus,
+                occurred_at=r.occurred_at.astimezone(local),
+                location_name=r.name,
+                country=r.country,
+                lat=r.lat,
+                lon=r.lon,
+                place_id=r.place_id,
+                description=r.description,
+                carrier=r.code,
+                raw_code=r.raw_code,
             )
         )
     return view
