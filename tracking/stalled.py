@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from tracking import models
-from tracking.webhooks import enqueue, parcel_snapshots
+from tracking.webhooks import enqueue, parcel_snapshots, subscribed_parcels
 
 Threshold = Callable[[str | None, str, str], timedelta]
 """Given the network place (or None), status and substatus of a parcel, how long a silence is normal."""
@@ -95,7 +95,7 @@ def flag_stalled(session: Session, now: datetime, threshold: Threshold = default
 
 def _announce(session: Session, flagged: dict[int, dict[str, Any]], now: datetime) -> None:
     """Queue a ``delayed`` webhook for each newly stalled parcel that a merchant owns."""
-    snapshots = parcel_snapshots(session, flagged)
+    snapshots = parcel_snapshots(session, subscribed_parcels(session, flagged, "delayed"))
     data = {
         parcel_id: {
             **snapshot,

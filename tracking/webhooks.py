@@ -222,6 +222,22 @@ def _subscribers(session: Session, merchant_ids: Iterable[int], event: str) -> d
     return found
 
 
+def subscribed_parcels(session: Session, parcel_ids: Iterable[int], event: str) -> list[int]:
+    """Those of the parcels whose merchant has a live subscription to ``event`` (cheap when none has)."""
+    s = models.WebhookSubscription
+    rows = session.execute(select(s.merchant_id, s.events).where(s.deleted_at.is_(None))).all()
+    merchants = sorted({merchant_id for merchant_id, events in rows if event in events.split(",")})
+    ids = sorted(set(parcel_ids))
+    if not merchants or not ids:
+        return []
+    p = models.Parcel.__table__.c
+    found: list[int] = []
+    for start in range(0, len(ids), 1000):
+        query = select(p.id).where(p.id.in_(ids[start : start + 1000]), p.merchant_id.in_(merchants))
+        found += session.scalars(query).all()
+    return found
+
+
 def enqueue(
     session: Session, event: str, data_by_parcel: dict[int, dict[str, Any]], now: datetime | None = None
 ) -> int:
@@ -257,9 +273,10 @@ def enqueue_status_changes(
     session: Session, changes: Sequence[StatusChange], now: datetime | None = None
 ) -> int:
     """Queue ``status_changed`` for each changed parcel a merchant owns and has subscribed for."""
-    if not changes:
+    wanted = subscribed_parcels(session, (c.parcel_id for c in changes), "status_changed")
+    if not wanted:
         return 0
-    snapshots = parcel_snapshots(session, (c.parcel_id for c in changes))
+    snapshots = parcel_snapshots(session, wanted)
     data: dict[int, dict[str, Any]] = {}
     for change in changes:
         snapshot = snapshots.get(change.parcel_id)
@@ -280,6 +297,6 @@ def enqueue_eta_revised(
     session: Session, etas: dict[int, dict[str, Any]], now: datetime | None = None
 ) -> int:
     """Queue ``eta_revised`` with each parcel's new ETA (JSON-ready: p10, p50, p90, ...); flushes."""
-    snapshots = parcel_snapshots(session, etas)
+    snapshots = parcel_snapshots(session, subscribed_parcels(session, etas, "eta_revised"))
     data = {pid: {**snap, "eta": etas[pid]} for pid, snap in snapshots.items()}
     return enqueue(session, "eta_revised", data, now)

@@ -11,8 +11,9 @@ import hmac
 import itertools
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import orjson
@@ -367,3 +368,74 @@ def test_two_processors_at_once_send_each_event_once(app, client, shop, scan):
     for thread in threads:
         thread.join()
     assert len(sender.ids) == len(set(sender.ids)) == len(numbers)
+
+
+class Receiver(BaseHTTPRequestHandler):
+    """A merchant's endpoint on this machine: records each POST; /moved answers with a redirect."""
+
+    received: list[tuple[str, dict[str, str], bytes]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        Receiver.received.append((self.path, dict(self.headers), body))
+        if self.path == "/moved":
+            self.send_response(302)
+            self.send_header("Location", "/hooks")
+        else:
+            self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def http_receiver() -> Iterator[str]:
+    Receiver.received = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def deliver_once(
+    app: Flask, client: FlaskClient, shop: dict[str, str], scan: Callable[..., None], url: str
+) -> Any:
+    app.config["WEBHOOK_SENDER"] = "urllib"
+    hook = subscribe(client, shop, url=url)
+    register(client, shop, "RX747628194CN")
+    scan("RX747628194CN", "in_transit", "departed", utcnow() - timedelta(hours=2))
+    process_outbox_job(app, utcnow())
+    return hook
+
+
+def test_real_sender_posts_signed_json_to_the_receiver(app, client, shop, scan, http_receiver):
+    hook = deliver_once(app, client, shop, scan, http_receiver + "/hooks")
+    [(path, headers, body)] = Receiver.received
+    assert path == "/hooks" and headers["Content-Type"] == "application/json"
+    t, v1 = (part.split("=", 1)[1] for part in headers["Silkway-Signature"].split(","))
+    assert v1 == hmac.new(hook["secret"].encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
+    log = client.get(f"{HOOKS}/{hook['id']}/deliveries", headers=shop).get_json()["deliveries"]
+    assert log[0]["status_code"] == 204 and log[0]["succeeded"] is True
+
+
+def test_real_sender_does_not_follow_redirects(app, client, shop, scan, http_receiver):
+    hook = deliver_once(app, client, shop, scan, http_receiver + "/moved")
+    assert [path for path, _, _ in Receiver.received] == ["/moved"]
+    log = client.get(f"{HOOKS}/{hook['id']}/deliveries", headers=shop).get_json()["deliveries"]
+    assert log[0]["status_code"] == 302 and log[0]["succeeded"] is False and log[0]["state"] == "pending"
+
+
+def test_real_sender_refuses_a_target_that_resolves_privately_at_send_time(
+    app, client, shop, scan, http_receiver
+):
+    hook = subscribe(client, shop, url=http_receiver + "/hooks")
+    app.config.update(WEBHOOK_SENDER="urllib", ALLOW_PRIVATE_WEBHOOK_TARGETS=False)
+    register(client, shop, "RX747628194CN")
+    scan("RX747628194CN", "in_transit", "departed", utcnow() - timedelta(hours=2))
+    process_outbox_job(app, utcnow())
+    assert Receiver.received == []
+    log = client.get(f"{HOOKS}/{hook['id']}/deliveries", headers=shop).get_json()["deliveries"]
+    assert "private address" in log[0]["error"] and log[0]["status_code"] is None
