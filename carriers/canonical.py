@@ -117,9 +117,7 @@ def _location(value: Any) -> Location:
     if not isinstance(value, dict):
         raise ItemInvalid("location", "location must be an object or a string")
     country = value.get("country")
-    if country is not None and (
-        not isinstance(country, str) or len(country) != 2 or not country.isalpha()
-    ):
+    if country is not None and (not isinstance(country, str) or len(country) != 2 or not country.isalpha()):
         raise ItemInvalid("location.country", "location.country must be an ISO 3166 alpha-2 code")
     lat, lon = _coordinate(value, "lat", 90.0), _coordinate(value, "lon", 180.0)
     if (lat is None) != (lon is None):

@@ -96,7 +96,9 @@ def default_jobs(app: Flask) -> list[Job]:
     return all_jobs(app)
 
 
-def serve(app: Flask, stop: threading.Event, poll_seconds: float = 5.0, jobs: list[Job] | None = None) -> None:
+def serve(
+    app: Flask, stop: threading.Event, poll_seconds: float = 5.0, jobs: list[Job] | None = None
+) -> None:
     """Wait to become the active scheduler, then run the jobs until ``stop`` is set or leadership is lost."""
     db: Database = app.extensions["silkway.db"]
     leadership = Leadership(db.engine)
@@ -116,8 +118,14 @@ def _run_while_leading(
     scheduler = BackgroundScheduler(timezone=UTC)
     for job in jobs:
         scheduler.add_job(
-            run_job, "interval", seconds=job.seconds, args=[app, job], id=job.name,
-            max_instances=1, coalesce=True, next_run_time=datetime.now(UTC),
+            run_job,
+            "interval",
+            seconds=job.seconds,
+            args=[app, job],
+            id=job.name,
+            max_instances=1,
+            coalesce=True,
+            next_run_time=datetime.now(UTC),
         )
     scheduler.start()
     try:
