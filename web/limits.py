@@ -13,7 +13,7 @@ An API client over its budget gets problem+json; a person gets a page that says 
 
 from __future__ import annotations
 
-from flask import Flask, Response, current_app, g, render_template, request
+from flask import Blueprint, Flask, Response, current_app, g, render_template, request
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
 
@@ -77,6 +77,6 @@ def init_app(app: Flask) -> None:
     )
     for name in PUBLIC_BLUEPRINTS:
         blueprint = app.blueprints.get(name)
-        if blueprint is not None:
+        if isinstance(blueprint, Blueprint):
             every(blueprint)
             misses(blueprint)

@@ -26,6 +26,9 @@ HEIGHT = round((NORTH - SOUTH) * SCALE)
 CORRIDOR = {"CN", "RU", "KZ", "MN", "HK"}
 COUNTRY_LABELS = {"RU": (60.5, 96.0), "CN": (33.5, 102.0), "KZ": (48.5, 67.0), "MN": (46.6, 103.0)}
 MAX_EDGE_KM = 1500
+MARGIN = 70.0  # map units around the route
+MIN_VIEW_WIDTH = 380.0  # never zoom in further than about a third of the region's width
+MIN_RATIO, MAX_RATIO = 1.5, 2.2
 ROUTE = "#c2410c"
 INK = "#1f2933"
 
@@ -93,20 +96,53 @@ def _path(points: Sequence[MapPoint]) -> str:
     return "M" + " L".join(f"{x},{y}" for x, y in xy)
 
 
-def _label(point: MapPoint, anchor_below: bool = False) -> str:
+@dataclass(frozen=True, slots=True)
+class View:
+    """The part of the map shown (in map units) and its zoom ``k``: sizes are multiplied by it."""
+
+    x: float
+    y: float
+    w: float
+    h: float
+
+    @property
+    def k(self) -> float:
+        """Map units per unit of the full map's width: below 1 when zoomed in."""
+        return self.w / WIDTH
+
+
+def view_of(points: Sequence[MapPoint]) -> View:
+    """The window that frames ``points`` with a margin, no smaller than a region, at a map-like ratio."""
+    if not points:
+        return View(0, 0, WIDTH, HEIGHT)
+    xy = [project(p.lat, p.lon) for p in points]
+    xs, ys = [x for x, _ in xy], [y for _, y in xy]
+    w = max(max(xs) - min(xs) + 2 * MARGIN, MIN_VIEW_WIDTH)
+    h = max(max(ys) - min(ys) + 2 * MARGIN, MIN_VIEW_WIDTH / MAX_RATIO)
+    w, h = max(w, h * MIN_RATIO), max(h, w / MAX_RATIO)
+    w, h = min(w, WIDTH), min(h, HEIGHT)
+    cx, cy = (max(xs) + min(xs)) / 2, (max(ys) + min(ys)) / 2
+    x = min(max(cx - w / 2, 0), WIDTH - w)
+    y = min(max(cy - h / 2, 0), HEIGHT - h)
+    return View(round(x, 1), round(y, 1), round(w, 1), round(h, 1))
+
+
+def _label(point: MapPoint, view: View, below: bool = False) -> str:
     if not point.label:
         return ""
     x, y = project(point.lat, point.lon)
-    dy = 22 if anchor_below else -12
-    anchor = "end" if x > WIDTH - 140 else "start" if x < 140 else "middle"
+    k = view.k
+    dy = 23 * k if below else -13 * k
+    room = 150 * k
+    anchor = "end" if x > view.x + view.w - room else "start" if x < view.x + room else "middle"
     return (
-        f'<text x="{x}" y="{y + dy}" text-anchor="{anchor}" font-size="15" font-weight="600" fill="{INK}" '
-        f'stroke="#ffffff" stroke-width="4" stroke-linejoin="round" paint-order="stroke">'
-        f"{escape(point.label)}</text>"
+        f'<text class="label" x="{x}" y="{y + dy:.1f}" text-anchor="{anchor}" font-size="{16 * k:.1f}" '
+        f'font-weight="600" fill="{INK}" stroke="#ffffff" stroke-width="{4.5 * k:.1f}" '
+        f'stroke-linejoin="round" paint-order="stroke">{escape(point.label)}</text>'
     )
 
 
-def _network_layer() -> str:
+def _network_layer(view: View) -> str:
     nodes = network()
     lines = []
     for source, target in surface_edges():
@@ -114,22 +150,23 @@ def _network_layer() -> str:
             (x1, y1), (x2, y2) = (project(nodes[n]["lat"], nodes[n]["lon"]) for n in (source, target))
             lines.append(f'<line x1="{x1}" y1="{y1}" x2="{x2}" y2="{y2}"/>')
     dots = "".join(
-        '<circle cx="{}" cy="{}" r="2.4"/>'.format(*project(n["lat"], n["lon"])) for n in nodes.values()
+        '<circle cx="{}" cy="{}" r="{:.1f}"/>'.format(*project(n["lat"], n["lon"]), 2.6 * view.k)
+        for n in nodes.values()
     )
     return (
-        f'<g stroke="#8a99a8" stroke-width="0.8" stroke-opacity="0.45">{"".join(lines)}</g>'
+        f'<g stroke="#8a99a8" stroke-width="{0.9 * view.k:.2f}" stroke-opacity="0.45">{"".join(lines)}</g>'
         f'<g fill="#6b7a89">{dots}</g>'
     )
 
 
-def _country_labels(names: dict[str, str]) -> str:
+def _country_labels(names: dict[str, str], view: View) -> str:
     out = []
     for code, (lat, lon) in COUNTRY_LABELS.items():
         if names.get(code):
             x, y = project(lat, lon)
             out.append(
-                f'<text x="{x}" y="{y}" text-anchor="middle" font-size="17" letter-spacing="3" '
-                f'fill="#6b7280">{escape(names[code].upper())}</text>'
+                f'<text class="country" x="{x}" y="{y}" text-anchor="middle" font-size="{17 * view.k:.1f}" '
+                f'letter-spacing="{3 * view.k:.1f}" fill="#6b7280">{escape(names[code].upper())}</text>'
             )
     return "".join(out)
 
@@ -144,46 +181,55 @@ def route_svg(
     country_names: dict[str, str],
 ) -> Markup:
     """The inline SVG of a route: ``done`` oldest first, ``ahead`` from the current position on."""
+    view = view_of([*done, *ahead])
+    k = view.k
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH:.0f} {HEIGHT}" role="img" '
-        f'aria-labelledby="map-title map-desc" class="route-map" focusable="false">',
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="{view.x} {view.y} {view.w} {view.h}" '
+        f'role="img" aria-labelledby="map-title map-desc" class="route-map" focusable="false">',
         f'<title id="map-title">{escape(title)}</title><desc id="map-desc">{escape(description)}</desc>',
         f'<image href="{escape(basemap_url)}" x="0" y="0" width="{WIDTH:.0f}" height="{HEIGHT}"/>',
-        _country_labels(country_names),
-        _network_layer(),
+        _country_labels(country_names, view),
+        _network_layer(view),
     ]
     if len(ahead) > 1:
         parts.append(
-            f'<path d="{_path(ahead)}" fill="none" stroke="{ROUTE}" stroke-width="3" '
-            f'stroke-dasharray="9 7" stroke-linecap="round" stroke-opacity="0.85"/>'
+            f'<path d="{_path(ahead)}" fill="none" stroke="{ROUTE}" stroke-width="{3 * k:.2f}" '
+            f'stroke-dasharray="{9 * k:.1f} {7 * k:.1f}" stroke-linecap="round" stroke-opacity="0.85"/>'
         )
     if len(done) > 1:
         parts.append(
-            f'<path d="{_path(done)}" fill="none" stroke="{ROUTE}" stroke-width="4.5" '
+            f'<path d="{_path(done)}" fill="none" stroke="{ROUTE}" stroke-width="{4.5 * k:.2f}" '
             f'stroke-linejoin="round" stroke-linecap="round"/>'
         )
-    parts.extend(_markers(done, ahead))
+    parts.extend(_markers(done, ahead, view))
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 - every text and attribute value above is escaped
 
 
-def _markers(done: Sequence[MapPoint], ahead: Sequence[MapPoint]) -> Iterable[str]:
+def _circle(point: MapPoint, radius: float, fill: str, stroke: str, width: float, view: View) -> str:
+    x, y = project(point.lat, point.lon)
+    k = view.k
+    return (
+        f'<circle cx="{x}" cy="{y}" r="{radius * k:.1f}" fill="{fill}" stroke="{stroke}" '
+        f'stroke-width="{width * k:.1f}"/>'
+    )
+
+
+def _markers(done: Sequence[MapPoint], ahead: Sequence[MapPoint], view: View) -> Iterable[str]:
     origin = done[0] if done else (ahead[0] if ahead else None)
     current = done[-1] if done else None
     destination = ahead[-1] if len(ahead) > 1 else None
     if origin is not None and origin != current:
-        x, y = project(origin.lat, origin.lon)
-        yield f'<circle cx="{x}" cy="{y}" r="6" fill="#ffffff" stroke="{ROUTE}" stroke-width="3"/>'
-        yield _label(origin, anchor_below=True)
+        yield _circle(origin, 6, "#ffffff", ROUTE, 3, view)
+        yield _label(origin, view, below=True)
     if destination is not None:
-        x, y = project(destination.lat, destination.lon)
-        yield f'<circle cx="{x}" cy="{y}" r="7" fill="#ffffff" stroke="{INK}" stroke-width="3"/>'
-        yield _label(destination)
+        yield _circle(destination, 7, "#ffffff", INK, 3, view)
+        yield _label(destination, view)
     if current is not None:
         x, y = project(current.lat, current.lon)
-        yield f'<circle cx="{x}" cy="{y}" r="12" fill="{ROUTE}" fill-opacity="0.25"/>'
-        yield f'<circle cx="{x}" cy="{y}" r="7" fill="{ROUTE}" stroke="#ffffff" stroke-width="2.5"/>'
-        yield _label(current)
+        yield f'<circle cx="{x}" cy="{y}" r="{13 * view.k:.1f}" fill="{ROUTE}" fill-opacity="0.25"/>'
+        yield _circle(current, 7, ROUTE, "#ffffff", 2.5, view)
+        yield _label(current, view)
 
 
 def _ring_path(ring: list[list[float]]) -> str:

@@ -49,7 +49,7 @@ def split_numbers(raw: str) -> list[str]:
     return numbers
 
 
-def _language_args() -> dict[str, str]:
+def _language_args() -> dict[str, Any]:
     lang = request.args.get("lang")
     return {"lang": lang} if lang in LANGUAGES else {}
 
@@ -57,7 +57,7 @@ def _language_args() -> dict[str, str]:
 @bp.app_context_processor
 def _page_helpers() -> dict[str, Any]:
     def lang_url(code: str) -> str:
-        args = {**request.args.to_dict(), "lang": code}
+        args: dict[str, Any] = {**request.args.to_dict(), "lang": code}
         if request.endpoint and request.endpoint.startswith("pages."):
             return url_for(request.endpoint, **(request.view_args or {}), **args)
         return url_for("pages.index", lang=code)

@@ -23,7 +23,7 @@ log = logging.getLogger("silkway.web.pages")
 
 CUSTOMS = {"arrived_destination_country", "customs_processing", "customs_cleared", "handed_over"}
 LAST_MILE = {"out_for_delivery", "available_for_pickup", "delivery_failed"}
-# p10 and p90 bound the window, so it holds the delivery with this probability.
+# p10 and p90 bound the window, so it holds the delivery with this probability (unless the ETA says).
 WINDOW_PROBABILITY = 0.8
 
 
@@ -107,16 +107,21 @@ def summary(view: PublicParcel, lang: str) -> dict[str, Any]:
 
 def eta_for(session: Session, view: PublicParcel) -> dict[str, Any] | None:
     """The parcel's ETA from ``web.eta_service`` when that service exists and has one; else None."""
+    # An ETA is a bonus: whatever goes wrong with it, the page still shows the tracking history.
     try:
         service = importlib.import_module("web.eta_service")
     except ModuleNotFoundError as exc:
         if exc.name != "web.eta_service":
-            raise
+            log.exception("the ETA service cannot be imported")
+        return None
+    except Exception:
+        log.exception("the ETA service cannot be imported")
         return None
     try:
         eta: dict[str, Any] | None = service.parcel_eta(session, view)
-    except Exception:  # an ETA is a bonus: the page must show the tracking history regardless
+    except Exception:
         log.exception("ETA failed for parcel %s", view.id)
+        session.rollback()  # a failed query must not poison the rest of the request
         return None
     return eta if eta and eta.get("p10") and eta.get("p90") else None
 
@@ -134,13 +139,18 @@ def _zone(eta: dict[str, Any], view: PublicParcel) -> tzinfo:
     return ZoneInfo("UTC")
 
 
+def _probability(eta: dict[str, Any]) -> float:
+    share = eta.get("confidence")
+    return float(share) if isinstance(share, int | float) and 0 < share <= 1 else WINDOW_PROBABILITY
+
+
 def eta_window(eta: dict[str, Any], view: PublicParcel) -> EtaWindow:
     """The ETA as a window of days in the destination's time zone."""
     zone = _zone(eta, view)
     p50 = eta.get("p50") or eta["p10"]
     return EtaWindow(
         window=date_window(eta["p10"], eta["p90"], zone),
-        probability=percent(WINDOW_PROBABILITY),
+        probability=percent(_probability(eta)),
         likeliest=day(p50, zone),
     )
 

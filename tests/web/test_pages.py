@@ -16,6 +16,7 @@ from flask.testing import FlaskClient
 
 from tests.conftest import bearer
 from tracking import models
+from tracking.statuses import SUBSTATUSES
 from web import create_app
 
 NUMBER = "RX747628194CN"
@@ -110,6 +111,21 @@ def test_carrier_original_text_is_shown_beside_translated_status(client, journey
     _, html = page(client, f"/track/{NUMBER}", **{"Accept-Language": "en"})
     assert "Customs clearance in progress" in html and "Приём на таможню" in html
     assert "Left a facility" in html and "Departed from sorting centre" in html
+
+
+@pytest.mark.parametrize(("lang", "script"), [("ru", "[а-яё]"), ("zh", "[\u4e00-\u9fff]")])
+def test_every_canonical_status_has_its_own_wording(client, push, lang, script):
+    pairs = [(status.value, sub) for status, subs in SUBSTATUSES.items() for sub in subs]
+    push(
+        *(
+            scan(st, sub, f"2026-10-{1 + i // 24:02d}T{i % 24:02d}:00:00+08:00", description="")
+            for i, (st, sub) in enumerate(pairs)
+        )
+    )
+    _, html = page(client, f"/track/{NUMBER}?lang={lang}")
+    words = re.findall(r'<p class="words">(.*?)</p>', html)
+    assert len(words) == len(pairs)
+    assert [w for w in words if not re.search(script, w, re.I)] == []
 
 
 def test_accept_language_english_gives_english_page(client, journey):
