@@ -12,6 +12,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -66,7 +67,25 @@ def build(
     keys_path: Path = state.DEFAULT_PATH,
     progress: Callable[[int], None] | None = None,
 ) -> BuildReport:
-    """Simulate ``days`` days up to ``now`` and push everything through the app; returns the report."""
+    """Simulate ``days`` days up to ``now`` and push everything through the app; returns the report.
+
+    The work runs in a thread of its own: no application context may be active while the test client
+    serves a request (the CLI has one), else every request would share its ``g``, its database session
+    and its authenticated key, unlike under a real server.
+    """
+    with ThreadPoolExecutor(1, thread_name_prefix="demo-build") as pool:
+        return pool.submit(_build, app, days, seed, parcels_per_day, now, keys_path, progress).result()
+
+
+def _build(
+    app: Flask,
+    days: int,
+    seed: int,
+    parcels_per_day: int,
+    now: datetime,
+    keys_path: Path,
+    progress: Callable[[int], None] | None,
+) -> BuildReport:
     started = time.monotonic()
     report = BuildReport(seed=seed, now=now)
     # One access-log line per simulated payload would drown the progress bar.

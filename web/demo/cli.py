@@ -62,8 +62,6 @@ def demo_command(
 ) -> None:
     """Build the demo world: Chinese merchants, Russian shoppers, carriers pushing their native feeds."""
     now = _moment(now_text)
-    # No application context may be active while the test client serves requests: each request must
-    # get its own (and so its own database session), exactly as under a real server.
     app = ctx.ensure_object(ScriptInfo).load_app()
     steps = ticks(days, now)
     try:
