@@ -298,3 +298,43 @@ class RussianPostTicket(Base):
     fetched_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     raw_payload_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("raw_payloads.id"))
+
+
+class JobTick(Base):
+    """One claimed run of a scheduled job; the unique (job, tick) stops two schedulers running it twice."""
+
+    __tablename__ = "job_ticks"
+    __table_args__ = (UniqueConstraint("job", "tick"),)
+    id: Mapped[bigpk]
+    job: Mapped[str] = mapped_column(String(60))
+    tick: Mapped[int] = mapped_column(BigInteger)
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(String(20))
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class EtaModel(Base):
+    """A learned leg-time model (routing.model), stored so every worker and the backtest use the same one."""
+
+    __tablename__ = "eta_models"
+    id: Mapped[intpk]
+    version: Mapped[str] = mapped_column(String(80), unique=True)
+    created_at: Mapped[created]
+    learned_from: Mapped[int] = mapped_column(default=0)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class EtaRevision(Base):
+    """A parcel's ETA as it was published at a moment; the history notifications and audits read."""
+
+    __tablename__ = "eta_revisions"
+    __table_args__ = (Index("ix_eta_revisions_parcel_computed", "parcel_id", "computed_at"),)
+    id: Mapped[bigpk]
+    parcel_id: Mapped[int] = mapped_column(BigId, ForeignKey("parcels.id", ondelete="CASCADE"))
+    computed_at: Mapped[datetime]
+    p10: Mapped[datetime]
+    p50: Mapped[datetime]
+    p90: Mapped[datetime]
+    model_version: Mapped[str] = mapped_column(String(80))
+    route: Mapped[str] = mapped_column(Text, default="")
