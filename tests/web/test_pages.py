@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 import types
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -363,3 +365,28 @@ def test_each_unknown_number_on_the_several_numbers_page_counts_as_a_guess(limit
     client = limited_app.test_client()
     assert client.get("/track?numbers=LP00000000000001,LP00000000000002", headers=RU).status_code == 200
     assert client.get("/track/LP00000000000003", headers=RU).status_code == 429
+
+
+def test_workers_share_one_budget_through_redis(db_url):
+    redis = pytest.importorskip("redis")
+    url = os.environ.get("SILKWAY_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except redis.RedisError:
+        pytest.skip(f"no Redis at {url}")
+    config = {
+        "TESTING": True,
+        "DATABASE_URL": db_url,
+        "SECRET_KEY": "test",
+        "RATELIMIT_ENABLED": True,
+        "RATELIMIT_STORAGE_URI": url,
+        "RATELIMIT_KEY_PREFIX": f"silkway-test-{uuid.uuid4().hex}",
+        "RATELIMIT_PUBLIC": "3/minute",
+    }
+    workers = [create_app(config), create_app(config)]  # two processes behind one load balancer
+    try:
+        answers = [workers[i % 2].test_client().get("/", headers=RU).status_code for i in range(4)]
+        assert answers == [200, 200, 200, 429]
+    finally:
+        for worker in workers:
+            worker.extensions["silkway.db"].dispose()
