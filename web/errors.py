@@ -7,6 +7,7 @@ from typing import Any
 
 import orjson
 from flask import Flask, Response, request
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger("silkway.web")
@@ -87,6 +88,20 @@ def register(app: Flask) -> None:
         headers = dict(exc.get_headers()) if status == 405 else {}
         headers.pop("Content-Type", None)
         return Problem(status, exc.name, detail, headers=headers).response()
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    @app.errorhandler(DisconnectionError)
+    def _database_unavailable(exc: Exception) -> Response:
+        # The database went away, refused the connection or gave up on a lock: retry later, not a bug.
+        log.warning("database unavailable on %s %s: %s", request.method, request.path, type(exc).__name__)
+        return Problem(
+            503,
+            "Service Unavailable",
+            "the database is unavailable or busy; retry in a few seconds",
+            slug="database-unavailable",
+            headers={"Retry-After": "5"},
+        ).response()
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:

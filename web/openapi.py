@@ -7,6 +7,9 @@ problem+json naming the item and field at fault.
 
 from __future__ import annotations
 
+import copy
+from typing import Any
+
 from flask import Flask, Response
 from spectree import SecurityScheme, SpecTree
 from spectree.models import SecuritySchemeData
@@ -38,4 +41,23 @@ def register(app: Flask) -> None:
 
     @app.get("/api/openapi.json", endpoint="api_document")
     def document() -> Response:
-        return json_response(spec.spec)
+        if "silkway.openapi" not in app.extensions:
+            app.extensions["silkway.openapi"] = problems_as_problem_json(spec.spec)
+        return json_response(app.extensions["silkway.openapi"])
+
+
+def problems_as_problem_json(document: dict[str, Any]) -> dict[str, Any]:
+    """The document with every error answer as application/problem+json of ProblemBody (web/errors.py).
+
+    spectree documents every body as application/json, and its automatic 422 as its own ValidationError,
+    while the views answer every error with problem+json.
+    """
+    out = copy.deepcopy(document)
+    names = [name for name in out.get("components", {}).get("schemas", {}) if name.startswith("ProblemBody")]
+    problem = {"$ref": f"#/components/schemas/{min(names, key=len)}"} if names else {"type": "object"}
+    for operations in out.get("paths", {}).values():
+        for operation in operations.values():
+            for status, answer in (operation.get("responses") or {}).items():
+                if status.isdigit() and int(status) >= 400:
+                    answer["content"] = {"application/problem+json": {"schema": problem}}
+    return out
