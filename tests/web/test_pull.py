@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from itertools import pairwise
@@ -223,12 +224,14 @@ def test_reading_the_feed_again_from_the_start_stores_nothing_twice(
 
 
 def test_requests_to_one_carrier_are_spaced_by_its_rate_limit(pull_app, cursor_feed):
-    pull_app.config.update(PULL_RATE_LIMITS={"acme_feed": [10.0, 1]})
+    pull_app.config.update(PULL_RATE_LIMITS={"acme_feed": [5.0, 1]})  # one request per 0.2 s, no burst
     cursor_feed.events.extend(scan(hour) for hour in range(1, 7))
+    started = time.monotonic()
     poll(pull_app, utcnow())
+    elapsed = time.monotonic() - started
     stamps = [seen.at for seen in cursor_feed.seen]
-    assert len(stamps) == 4
-    assert all(later - earlier >= 0.08 for earlier, later in pairwise(stamps))
+    assert len(stamps) == 4 and elapsed >= 0.6
+    assert all(later - earlier >= 0.12 for earlier, later in pairwise(stamps))
 
 
 def test_feeds_poll_command_prints_a_line_per_feed_and_fails_on_errors(cursor_feed, silkway):
