@@ -14,12 +14,13 @@ only flushes; the caller commits once):
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import Table, bindparam, delete, insert, select, update
+from sqlalchemy import Table, bindparam, delete, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -137,6 +138,7 @@ def _link_parcels(
         for other in event.linked_numbers:
             groups.union(event.tracking_number, other)
     numbers = sorted(groups.parent)
+    _lock_numbers(session, numbers)
     existing: dict[str, int] = {}
     for chunk in _chunks(numbers):
         query = select(models.Identifier.number, models.Identifier.parcel_id).where(
@@ -183,6 +185,15 @@ def _link_parcels(
 
 def _merge_parcels(session: Session, target: int, others: list[int]) -> None:
     """Fold parcels ``others`` into ``target``: identifiers and events move, duplicate events go."""
+    # Writers holding another number of these parcels must finish first (and later ones see the merge).
+    _lock_numbers(
+        session,
+        sorted(
+            session.scalars(
+                select(models.Identifier.number).where(models.Identifier.parcel_id.in_([target, *others]))
+            )
+        ),
+    )
     kept = set(
         session.scalars(select(models.ScanEvent.fingerprint).where(models.ScanEvent.parcel_id == target))
     )
@@ -307,14 +318,19 @@ def _advance_statuses(
     parcels = PARCELS.c
     current: dict[int, tuple[str, str, datetime | None, datetime | None, datetime | None]] = {}
     for chunk in _chunks(touched):
-        query = select(
-            parcels.id,
-            parcels.status,
-            parcels.substatus,
-            parcels.status_at,
-            parcels.first_event_at,
-            parcels.last_event_at,
-        ).where(parcels.id.in_(chunk))
+        query = (
+            select(
+                parcels.id,
+                parcels.status,
+                parcels.substatus,
+                parcels.status_at,
+                parcels.first_event_at,
+                parcels.last_event_at,
+            )
+            .where(parcels.id.in_(chunk))
+            .order_by(parcels.id)
+            .with_for_update()
+        )
         current.update({row[0]: tuple(row[1:]) for row in session.execute(query)})  # type: ignore[misc]
     changes: list[StatusChange] = []
     updates: list[dict[str, object]] = []
@@ -359,6 +375,30 @@ def _advance_statuses(
     )
     session.execute(statement, updates)
     return changes
+
+
+def _lock_key(number: str) -> int:
+    return int.from_bytes(hashlib.blake2b(number.encode(), digest_size=8).digest(), "big", signed=True)
+
+
+def _lock_numbers(session: Session, numbers: Sequence[str]) -> None:
+    """On PostgreSQL, hold a transaction-level advisory lock per tracking number until commit.
+
+    Two batches naming the same number then link and merge parcels one after the other instead of both
+    creating the parcel (a unique violation) or one merging a parcel away under the other (a foreign-key
+    violation). Keys are taken in sorted order so that writers cannot deadlock on each other. SQLite
+    needs none of this: BEGIN IMMEDIATE already lets one writer in at a time.
+    """
+    if not numbers or session.get_bind().dialect.name != "postgresql":
+        return
+    keys = sorted({_lock_key(n) for n in numbers})
+    session.execute(
+        text(
+            "SELECT pg_advisory_xact_lock(s.k) "
+            "FROM (SELECT unnest(CAST(:keys AS bigint[])) AS k ORDER BY 1) s"
+        ),
+        {"keys": keys},
+    )
 
 
 def _insert_ignoring_duplicates(session: Session, table: object):  # type: ignore[no-untyped-def]
