@@ -20,6 +20,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config.from_prefixed_env(prefix="SILKWAY")
     if test_config:
         app.config.from_mapping(test_config)
+    if int(app.config.get("PROXY_HOPS", 0)) > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = int(app.config["PROXY_HOPS"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     from web import api_carriers, api_eta, api_public, db, errors, health, logs, metrics, openapi
 
     logs.configure(app.config.get("LOG_LEVEL", "INFO"), json_logs=app.config.get("JSON_LOGS", True))

@@ -1,4 +1,8 @@
-"""Configuration defaults; create_app overlays SILKWAY_* environment variables and a test mapping."""
+"""Configuration defaults; create_app overlays SILKWAY_* environment variables and a test mapping.
+
+Every key can be set as ``SILKWAY_<KEY>`` (values are parsed as JSON when they look like it, so
+``SILKWAY_RATELIMIT_ENABLED=false`` and ``SILKWAY_MAX_BATCH_EVENTS=2000`` work).
+"""
 
 from __future__ import annotations
 
@@ -7,13 +11,24 @@ from typing import Any
 DEFAULTS: dict[str, Any] = {
     "DATABASE_URL": None,  # None: tracking.db.default_url() (SQLite under instance/)
     "SECRET_KEY": "dev-only-change-me",
+    "LOG_LEVEL": "INFO",
+    "JSON_LOGS": True,
     "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
     "MAX_BATCH_EVENTS": 5000,
-    "JSON_SORT_KEYS": False,
     "SIGNATURE_TOLERANCE_SECONDS": 300,
+    # Rate limits per client address; use Redis storage when more than one worker serves.
+    "RATELIMIT_ENABLED": True,
     "RATELIMIT_STORAGE_URI": "memory://",
     "RATELIMIT_PUBLIC": "120/minute",
-    "RATELIMIT_ENABLED": True,
+    "RATELIMIT_MISSES": "30/minute;300/day",
+    # Behind a load balancer: how many proxies set X-Forwarded-For (0 trusts none).
+    "PROXY_HOPS": 0,
+    # Merchants' webhooks.
+    "WEBHOOK_SENDER": "urllib",
+    "WEBHOOK_TIMEOUT_SECONDS": 10,
     "ALLOW_PRIVATE_WEBHOOK_TARGETS": False,
-    "DEMO_LIVE": False,
+    # The dashboard's session cookie.
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SECURE": False,
 }

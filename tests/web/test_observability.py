@@ -72,3 +72,38 @@ def test_readyz_is_503_when_the_database_is_unreachable():
 
 def test_readyz_is_ok_with_a_database(client):
     assert client.get("/readyz").get_json() == {"status": "ok", "database": "ok"}
+
+
+def _limited_app(db_url, hops):
+    return create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": db_url,
+            "RATELIMIT_ENABLED": True,
+            "RATELIMIT_PUBLIC": "2/minute",
+            "PROXY_HOPS": hops,
+        }
+    )
+
+
+def test_behind_a_proxy_clients_are_told_apart_by_x_forwarded_for(db_url):
+    client = _limited_app(db_url, 1).test_client()
+    for address in ("203.0.113.5", "203.0.113.6"):
+        codes = [
+            client.get(
+                "/api/v1/tracking-numbers/RX747628194CN", headers={"X-Forwarded-For": address}
+            ).status_code
+            for _ in range(3)
+        ]
+        assert codes == [200, 200, 429]
+
+
+def test_without_proxy_hops_the_forwarded_header_is_not_trusted(db_url):
+    client = _limited_app(db_url, 0).test_client()
+    codes = [
+        client.get(
+            "/api/v1/tracking-numbers/RX747628194CN", headers={"X-Forwarded-For": f"203.0.113.{i}"}
+        ).status_code
+        for i in range(3)
+    ]
+    assert codes == [200, 200, 429]
