@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 
-from sqlalchemy import select
+from sqlalchemy import Executable, bindparam, select
 from sqlalchemy.orm import Session
 
 from tracking import models
@@ -53,51 +54,21 @@ def find_parcel_id(session: Session, number: str) -> int | None:
     )
 
 
-def public_parcel(session: Session, number: str) -> PublicParcel | None:
-    """The public view of the parcel that carries ``number``, newest event first.
-
-    Three indexed queries of plain columns (the hot path of every lookup): the parcel through its
-    identifier, the parcel's numbers, and its events with their places and carriers.
-    """
-    normalized = normalize_number(number)
-    parcel = models.Parcel
-    row = session.execute(
+@lru_cache(maxsize=1)
+def _view_query() -> Executable:
+    """The parcel with its events, places and carriers, through one of its numbers (built once)."""
+    parcel, event, place = models.Parcel, models.ScanEvent, models.Location
+    return (
         select(
             parcel.id,
-            parcel.status,
-            parcel.substatus,
+            parcel.status.label("parcel_status"),
+            parcel.substatus.label("parcel_substatus"),
             parcel.status_at,
             parcel.last_event_at,
             parcel.service,
             parcel.origin,
             parcel.destination,
-        )
-        .join(models.Identifier, models.Identifier.parcel_id == parcel.id)
-        .where(models.Identifier.number == normalized)
-    ).first()
-    if row is None:
-        return None
-    parcel_id = int(row.id)
-    numbers = session.scalars(
-        select(models.Identifier.number)
-        .where(models.Identifier.parcel_id == parcel_id)
-        .order_by(models.Identifier.id)
-    ).all()
-    view = PublicParcel(
-        id=parcel_id,
-        tracking_number=normalized,
-        identifiers=list(numbers),
-        status=row.status,
-        substatus=row.substatus,
-        status_at=row.status_at,
-        last_event_at=row.last_event_at,
-        service=row.service,
-        origin=row.origin,
-        destination=row.destination,
-    )
-    event, place = models.ScanEvent, models.Location
-    query = (
-        select(
+            event.id.label("event_id"),
             event.status,
             event.substatus,
             event.occurred_at,
@@ -111,13 +82,55 @@ def public_parcel(session: Session, number: str) -> PublicParcel | None:
             place.place_id,
             models.Carrier.code,
         )
-        .join(models.Carrier, models.Carrier.id == event.carrier_id)
+        .select_from(models.Identifier)
+        .join(parcel, parcel.id == models.Identifier.parcel_id)
+        .outerjoin(event, event.parcel_id == parcel.id)
         .outerjoin(place, place.id == event.location_id)
-        .where(event.parcel_id == parcel_id)
+        .outerjoin(models.Carrier, models.Carrier.id == event.carrier_id)
+        .where(models.Identifier.number == bindparam("number"))
         .order_by(event.occurred_at.desc(), event.id.desc())
     )
+
+
+@lru_cache(maxsize=1)
+def _numbers_query() -> Executable:
+    """A parcel's tracking numbers in the order they were learnt (built once)."""
+    return (
+        select(models.Identifier.number)
+        .where(models.Identifier.parcel_id == bindparam("parcel_id"))
+        .order_by(models.Identifier.id)
+    )
+
+
+def public_parcel(session: Session, number: str) -> PublicParcel | None:
+    """The public view of the parcel that carries ``number``, newest event first.
+
+    Two indexed queries of plain columns (the hot path of every lookup): the parcel with its events,
+    places and carriers, reached through the identifier; then the parcel's numbers.
+    """
+    normalized = normalize_number(number)
+    rows = session.execute(_view_query(), {"number": normalized}).all()
+    if not rows:
+        return None
+    first = rows[0]
+    parcel_id = int(first.id)
+    numbers = session.scalars(_numbers_query(), {"parcel_id": parcel_id}).all()
+    view = PublicParcel(
+        id=parcel_id,
+        tracking_number=normalized,
+        identifiers=list(numbers),
+        status=first.parcel_status,
+        substatus=first.parcel_substatus,
+        status_at=first.status_at,
+        last_event_at=first.last_event_at,
+        service=first.service,
+        origin=first.origin,
+        destination=first.destination,
+    )
     zones: dict[int, timezone] = {}
-    for r in session.execute(query):
+    for r in rows:
+        if r.event_id is None:  # a parcel without events yet (registered by a merchant)
+            continue
         local = zones.get(r.utc_offset_minutes)
         if local is None:
             local = zones[r.utc_offset_minutes] = timezone(timedelta(minutes=r.utc_offset_minutes))
