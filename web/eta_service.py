@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from routing.backtest import BacktestReport, HeldOut, run_backtest
+from routing.distributions import LogNormal
 from routing.eta import EtaEngine, EtaEstimate
 from routing.learning import fit, observations_from_tracks
 from routing.model import LegTimeModel
@@ -26,6 +27,7 @@ from routing.network import load_network
 from routing.tracks import ParcelTrack, TrackScan
 from tracking import models
 from tracking.queries import PublicParcel, find_parcel_id
+from tracking.stalled import Threshold, default_threshold
 from tracking.tracks import StoredTrack, load_tracks
 from tracking.webhooks import enqueue_eta_revised
 
@@ -210,3 +212,33 @@ def backtest(session: Session, split_at: datetime, until: datetime | None = None
         if stored.delivered_at is not None and stored.scans:
             held.append(HeldOut(to_track(stored), stored.delivered_at))
     return run_backtest(held, split_at, load_network())
+
+
+STALL_SLACK = timedelta(hours=12)
+DEPARTURE_SUBSTATUSES = frozenset({"departed", "line_haul", "forwarded", "handed_over"})
+
+
+def stall_threshold(session: Session) -> Threshold:
+    """How long a parcel may stay silent where it is before it counts as stalled.
+
+    At a place with a dwell (learned from scans, else the network's prior), the threshold is that
+    dwell's 95th centile plus a half-day of slack; after a departure scan, or at a place Silkway cannot
+    place on the network, it is the fixed table of tracking.stalled.
+    """
+    engine = current_engine(session)
+
+    def threshold(place_id: str | None, status: str, substatus: str) -> timedelta:
+        fixed = default_threshold(place_id, status, substatus)
+        if place_id is None or substatus in DEPARTURE_SUBSTATUSES or place_id not in engine.network.places:
+            return fixed
+        learned = engine.model.dwell(place_id)
+        if learned is not None:
+            hours = learned.dist.quantile(0.95)
+        else:
+            prior = engine.network.place(place_id).dwell
+            if prior is None:
+                return fixed
+            hours = LogNormal.from_range(prior).quantile(0.95)
+        return max(timedelta(hours=hours) + STALL_SLACK, timedelta(days=1))
+
+    return threshold

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import importlib
 import time
 from datetime import datetime
 
 from flask import Flask
 
-from tracking.stalled import Threshold, default_threshold, flag_stalled
+from tracking.stalled import flag_stalled
 from tracking.webhook_delivery import OutboxCounts, process_outbox
 from web.db import Database
+from web.eta_service import stall_threshold
 from web.webhook_sender import sender_for
 
 OUTBOX_BATCH = 50
@@ -32,23 +32,10 @@ def process_outbox_job(app: Flask, now: datetime) -> OutboxCounts:
                 return total
 
 
-def stall_threshold() -> Threshold:
-    """The learned threshold from ``web.eta_service.stall_threshold()`` if it exists, else the table."""
-    try:
-        service = importlib.import_module("web.eta_service")
-    except ModuleNotFoundError as exc:
-        if exc.name != "web.eta_service":
-            raise
-        return default_threshold
-    learned = getattr(service, "stall_threshold", None)
-    threshold: Threshold = learned() if callable(learned) else default_threshold
-    return threshold
-
-
 def stalled_parcels_job(app: Flask, now: datetime) -> list[int]:
     """Flag parcels silent for longer than usual (queuing ``delayed`` webhooks) and commit."""
     db: Database = app.extensions["silkway.db"]
     with db.session() as session:
-        flagged = flag_stalled(session, now, stall_threshold())
+        flagged = flag_stalled(session, now, stall_threshold(session))
         session.commit()
     return flagged
