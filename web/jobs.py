@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from flask import Flask
 
 from web.scheduler import Job
@@ -23,33 +21,14 @@ def _interval(app: Flask, name: str) -> int:
 
 def all_jobs(app: Flask) -> list[Job]:
     """Every periodic job, with its interval from config ``JOB_<NAME>_SECONDS`` or the default."""
-    from web import eta_service
+    from web import eta_service, merchant_jobs, pull
 
-    jobs = [
-        Job("eta_refresh", eta_service.refresh_model_job, _interval(app, "eta_refresh")),
-        Job("eta_revisions", eta_service.revise_etas_job, _interval(app, "eta_revisions")),
-    ]
-    jobs.extend(_optional_jobs(app))
-    return jobs
+    funcs = {
+        "eta_refresh": eta_service.refresh_model_job,
+        "eta_revisions": eta_service.revise_etas_job,
+        "webhook_outbox": merchant_jobs.process_outbox_job,
+        "stalled_parcels": merchant_jobs.stalled_parcels_job,
+        "carrier_feeds": pull.poll_feeds_job,
+    }
+    return [Job(name, func, _interval(app, name)) for name, func in funcs.items()]
 
-
-def _optional_jobs(app: Flask) -> list[Job]:
-    jobs: list[Job] = []
-    try:
-        from web.merchant_jobs import process_outbox_job, stalled_parcels_job
-    except ImportError:
-        pass
-    else:
-        jobs.append(Job("webhook_outbox", process_outbox_job, _interval(app, "webhook_outbox")))
-        jobs.append(Job("stalled_parcels", stalled_parcels_job, _interval(app, "stalled_parcels")))
-    try:
-        from web.pull import poll_feeds_job
-    except ImportError:
-        pass
-    else:
-        jobs.append(Job("carrier_feeds", poll_feeds_job, _interval(app, "carrier_feeds")))
-    return jobs
-
-
-def noop(app: Flask, now: datetime) -> None:
-    """A job that does nothing (scheduler tests)."""

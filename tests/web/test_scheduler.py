@@ -111,3 +111,20 @@ def test_standby_takes_over_when_the_active_scheduler_is_killed(db_url, tmp_path
         ).all()
     engine.dispose()
     assert per_tick == []
+
+
+def test_every_periodic_job_is_scheduled_with_configurable_intervals(app):
+    from web.jobs import all_jobs
+
+    app.config["JOB_WEBHOOK_OUTBOX_SECONDS"] = 11
+    jobs = {job.name: job.seconds for job in all_jobs(app)}
+    assert set(jobs) == {"eta_refresh", "eta_revisions", "webhook_outbox", "stalled_parcels", "carrier_feeds"}
+    assert jobs["webhook_outbox"] == 11
+
+
+def test_each_job_runs_through_the_scheduler_on_an_empty_database(app):
+    from web.jobs import all_jobs
+
+    now = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
+    for job in all_jobs(app):
+        assert run_job(app, job, now) == "ran", job.name
