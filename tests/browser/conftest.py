@@ -111,6 +111,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             import playwright.sync_api  # noqa: F401
         except ImportError:
             missing = "the playwright package is not installed"
+    if missing and os.environ.get("CI"):
+        raise pytest.UsageError(f"CI must run the browser tests: {missing}")
     for item in items:
         if missing and "browser" in item.keywords:
             item.add_marker(pytest.mark.skip(reason=missing))
