@@ -1,0 +1,261 @@
+"""Lookup speed on a large PostgreSQL database: the parcel API and the shopper page against /healthz.
+
+Against one live gunicorn (rate limits off, access log off) it measures, in the same run and interleaved
+so that a noisy neighbour hurts every target alike:
+- ``GET /healthz`` — the baseline: Flask, gunicorn and the load generator, no database;
+- ``GET /api/v1/parcels/{n}`` — the public API on random numbers from the seeded set;
+- ``GET /track/{n}`` — the shopper's page (HTML) on the same numbers.
+
+The load generator is ``wrk`` (Debian package ``wrk``) with a Lua script that picks a random number for
+each request; without wrk a Python generator (threads, one ``http.client`` connection each) is used and
+says so. Each target runs ``--repeats`` times; medians are reported, with the ratio of requests/s to
+/healthz's.
+
+Usage: ``python bench/lookups.py [--full | --parcels 100000] [--workers 4] [--duration 10] [--repeats 3]``
+(``--full``: 1,000,000 parcels and 10,000,000 events, seeded by bench/seed_large.py when not already
+there).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+import psycopg
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import gunicorn
+from bench.seed_large import FULL_PARCELS, ensure_seeded, large_url, libpq_url
+
+WRK_SCRIPT = r"""
+local numbers = {}
+local prefix = os.getenv("SILKWAY_PREFIX")
+local fixed = os.getenv("SILKWAY_FIXED")
+if fixed == nil then
+  for line in io.lines(os.getenv("SILKWAY_NUMBERS")) do numbers[#numbers + 1] = line end
+end
+local counter = 0
+
+function init(args)
+  math.randomseed(os.time() + math.floor(os.clock() * 1000000) + tonumber(tostring({}):sub(8), 16) % 100000)
+end
+
+function request()
+  if fixed ~= nil then return wrk.format("GET", fixed) end
+  return wrk.format("GET", prefix .. numbers[math.random(#numbers)])
+end
+
+local bad = 0
+function response(status, headers, body)
+  if status ~= 200 then bad = bad + 1 end
+end
+
+function done(summary, latency, requests)
+  io.write(string.format(
+    '{"requests": %d, "duration_us": %d, "non_2xx": %d, "socket_errors": %d, '
+    .. '"p50_us": %d, "p90_us": %d, "p99_us": %d}\n',
+    summary.requests, summary.duration, summary.errors.status,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+    latency:percentile(50), latency:percentile(90), latency:percentile(99)))
+end
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """One load run against one target."""
+
+    rps: float
+    p50_ms: float
+    p90_ms: float
+    p99_ms: float
+    errors: int
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A URL pattern to load: fixed, or a prefix followed by a random seeded number."""
+
+    name: str
+    prefix: str
+    fixed: bool = False
+
+
+TARGETS = [
+    Target("GET /healthz (baseline)", "/healthz", fixed=True),
+    Target("GET /api/v1/parcels/{n}", "/api/v1/parcels/"),
+    Target("GET /track/{n}", "/track/"),
+]
+
+
+def sample_numbers(url: str, count: int, seed: int = 7) -> list[str]:
+    """``count`` tracking numbers of the seeded set, spread over the whole table."""
+    with psycopg.connect(libpq_url(url)) as conn:
+        total = conn.execute("SELECT max(id) FROM identifiers").fetchone()
+        assert total and total[0], "the database holds no identifiers: seed it first"
+        rng = random.Random(seed)
+        ids = sorted(rng.sample(range(1, int(total[0]) + 1), min(count, int(total[0]))))
+        rows = conn.execute("SELECT number FROM identifiers WHERE id = ANY(%s)", (ids,)).fetchall()
+    numbers = [str(r[0]) for r in rows]
+    rng.shuffle(numbers)
+    return numbers
+
+
+def wrk_run(base: str, target: Target, numbers_file: Path, script: Path, args: argparse.Namespace) -> Run:
+    """One wrk run; parses the JSON line the Lua script prints."""
+    env = {**os.environ, "SILKWAY_PREFIX": target.prefix, "SILKWAY_NUMBERS": str(numbers_file)}
+    if target.fixed:
+        env["SILKWAY_FIXED"] = target.prefix
+    cmd = [
+        "wrk",
+        f"-t{args.threads}",
+        f"-c{args.connections}",
+        f"-d{args.duration}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(script),
+        base,
+    ]
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
+    line = next(raw for raw in out.splitlines() if raw.startswith("{"))
+    data = json.loads(line)
+    seconds = data["duration_us"] / 1e6
+    return Run(
+        data["requests"] / seconds,
+        data["p50_us"] / 1000,
+        data["p90_us"] / 1000,
+        data["p99_us"] / 1000,
+        data["non_2xx"] + data["socket_errors"],
+    )
+
+
+def python_run(base: str, target: Target, numbers: list[str], args: argparse.Namespace) -> Run:
+    """The fallback load generator: ``connections`` threads, each on its own keep-alive connection."""
+    host = urlparse(base)
+    deadline = time.perf_counter() + args.duration
+    latencies: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+
+    def worker(seed: int) -> None:
+        rng = random.Random(seed)
+        conn = http.client.HTTPConnection(host.hostname, host.port, timeout=10)
+        mine: list[float] = []
+        bad = 0
+        while time.perf_counter() < deadline:
+            path = target.prefix if target.fixed else target.prefix + rng.choice(numbers)
+            started = time.perf_counter()
+            try:
+                conn.request("GET", path)
+                resp = conn.getresponse()
+                resp.read()
+                if resp.status != 200:
+                    bad += 1
+                if resp.will_close:
+                    conn.close()
+            except (OSError, http.client.HTTPException):
+                bad += 1
+                conn.close()
+            mine.append(time.perf_counter() - started)
+        with lock:
+            latencies.extend(mine)
+            errors[0] += bad
+
+    started = time.perf_counter()
+    pool = [threading.Thread(target=worker, args=(i,)) for i in range(args.connections)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    elapsed = time.perf_counter() - started
+    latencies.sort()
+
+    def pct(q: float) -> float:
+        return latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000
+
+    return Run(len(latencies) / elapsed, pct(0.5), pct(0.9), pct(0.99), errors[0])
+
+
+def main() -> None:
+    """Seed (or reuse) the large database, serve it with gunicorn and load each target in turn."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--parcels", type=int, default=100_000)
+    parser.add_argument("--full", action="store_true", help="1,000,000 parcels and 10,000,000 events")
+    parser.add_argument("--url", default=None, help="default: the silkway_large database on the test server")
+    parser.add_argument("--workers", type=int, default=(os.cpu_count() or 1) * 2)
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--duration", type=int, default=10, help="seconds per run")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--sample", type=int, default=20_000, help="how many seeded numbers to pick from")
+    parser.add_argument("--python-load", action="store_true", help="use the Python load generator")
+    args = parser.parse_args()
+    parcels = FULL_PARCELS if args.full else args.parcels
+    url = args.url or large_url()
+    ensure_seeded(url, parcels)
+    numbers = sample_numbers(url, args.sample)
+    use_wrk = shutil.which("wrk") is not None and not args.python_load
+    if not use_wrk and not args.python_load:
+        print("wrk is not installed (apt-get install -y wrk); using the slower Python load generator")
+    tmp = Path(tempfile.mkdtemp(prefix="silkway-lookups-"))
+    numbers_file = tmp / "numbers.txt"
+    numbers_file.write_text("\n".join(numbers) + "\n")
+    script = tmp / "lookup.lua"
+    script.write_text(WRK_SCRIPT)
+    generator = f"wrk -t{args.threads} -c{args.connections}" if use_wrk else f"python x{args.connections}"
+    print(
+        f"{parcels:,} parcels; gunicorn {args.workers} sync workers; {generator}, {args.duration} s per run, "
+        f"{args.repeats} repeats; {len(numbers):,} random seeded numbers; {os.cpu_count()} cores"
+    )
+    runs: dict[str, list[Run]] = {t.name: [] for t in TARGETS}
+    with gunicorn(url, workers=args.workers) as base:
+        for target in TARGETS:  # warm-up: imports, templates, connection pools, PostgreSQL's cache
+            warm = argparse.Namespace(**{**vars(args), "duration": 3})
+            if use_wrk:
+                wrk_run(base, target, numbers_file, script, warm)
+            else:
+                python_run(base, target, numbers, warm)
+        for repeat in range(args.repeats):
+            for target in TARGETS:
+                run = (
+                    wrk_run(base, target, numbers_file, script, args)
+                    if use_wrk
+                    else python_run(base, target, numbers, args)
+                )
+                runs[target.name].append(run)
+                print(
+                    f"  run {repeat + 1} {target.name:26} {run.rps:8,.0f} req/s  p50 {run.p50_ms:6.1f} ms  "
+                    f"p99 {run.p99_ms:6.1f} ms  errors {run.errors}",
+                    flush=True,
+                )
+    shutil.rmtree(tmp, ignore_errors=True)
+    baseline = statistics.median(r.rps for r in runs[TARGETS[0].name])
+    print(f"\nmedians of {args.repeats} runs")
+    for target in TARGETS:
+        rs = runs[target.name]
+        rps = statistics.median(r.rps for r in rs)
+        print(
+            f"  {target.name:26} {rps:8,.0f} req/s ({rps / baseline:5.0%} of /healthz)  "
+            f"p50 {statistics.median(r.p50_ms for r in rs):6.1f} ms  "
+            f"p90 {statistics.median(r.p90_ms for r in rs):6.1f} ms  "
+            f"p99 {statistics.median(r.p99_ms for r in rs):6.1f} ms  errors {sum(r.errors for r in rs)}"
+        )
+
+
+if __name__ == "__main__":
+    main()
