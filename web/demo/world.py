@@ -70,7 +70,7 @@ class World:
 
     seed: int
     start: date
-    parcels_per_day: int = 80
+    parcels_per_day: int = 60
     network: Network = field(default_factory=load_network)
     router: Router = field(default_factory=default_router)
     config: dict[str, Any] = field(default_factory=lambda: _read("world.json"))
