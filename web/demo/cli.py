@@ -44,7 +44,7 @@ def _moment(value: str | None) -> datetime:
 @click.option(
     "--parcels-per-day",
     type=click.IntRange(1, MAX_PARCELS_PER_DAY),
-    default=80,
+    default=60,
     show_default=True,
     help="orders on an ordinary day (11.11 brings 3-5 times more)",
 )
