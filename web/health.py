@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
+from urllib.parse import quote
+
 from flask import Blueprint, Response
 from spectree import Response as Doc
 from sqlalchemy import text
@@ -13,6 +16,18 @@ from web.openapi import spec
 from web.schemas import HealthOut, ProblemBody
 
 bp = Blueprint("health", __name__)
+
+
+def _sqlite_file_opens() -> None:
+    """On SQLite, open the file anew: pooled connections keep working on a file that new ones cannot open."""
+    url = database().engine.url
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return
+    conn = sqlite3.connect(f"file:{quote(url.database)}?mode=rw", uri=True, timeout=1)
+    try:
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    finally:
+        conn.close()
 
 
 @bp.get("/healthz")
@@ -29,7 +44,8 @@ def readyz() -> Response:
     try:
         with database().engine.connect() as conn:
             conn.execute(text("SELECT 1"))
-    except SQLAlchemyError as exc:
+        _sqlite_file_opens()
+    except (SQLAlchemyError, sqlite3.Error) as exc:
         raise Problem(
             503,
             "Service Unavailable",

@@ -1,0 +1,145 @@
+"""A database that goes away makes /readyz answer 503 (and the API 503 problem+json, never 500); when it
+comes back, the same gunicorn serves again without a restart."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import orjson
+import pytest
+
+from tests.reliability.support import (
+    Server,
+    admin_execute,
+    canonical_batch,
+    carrier_key,
+    dedicated_postgres,
+    get,
+    gunicorn,
+    postgres_admin_url,
+)
+from tracking import schema
+from tracking.db import make_engine
+
+NUMBER = "RX747628194CN"
+
+
+def _seed(url: str) -> str:
+    """A carrier key and one parcel, pushed through a short-lived app."""
+    from web import create_app
+
+    key = carrier_key(url)
+    app = create_app({"TESTING": True, "DATABASE_URL": url, "RATELIMIT_ENABLED": False, "LOG_LEVEL": "ERROR"})
+    event = {
+        "tracking_number": NUMBER,
+        "status": "in_transit",
+        "substatus": "departed",
+        "occurred_at": "2026-10-20T08:31:00+08:00",
+    }
+    resp = app.test_client().post(
+        "/api/v1/carriers/acme_post/events",
+        data=canonical_batch([event]),
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {key}"},
+    )
+    assert resp.status_code == 200
+    app.extensions["silkway.db"].dispose()
+    return key
+
+
+def _wait_for(check: Callable[[], bool], seconds: float = 20) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def _assert_outage_then_recovery(
+    server: Server, break_db: Callable[[], None], restore_db: Callable[[], None]
+) -> None:
+    base = server.base
+    assert get(base + "/readyz")[0] == 200
+    assert get(base + f"/api/v1/parcels/{NUMBER}")[0] == 200
+    workers = set(server.workers())
+    break_db()
+    try:
+        assert _wait_for(lambda: get(base + "/readyz")[0] == 503), "/readyz did not notice the outage"
+        status, body, content_type = get(base + "/readyz")
+        assert status == 503 and content_type == "application/problem+json"
+        assert "database" in orjson.loads(body)["detail"]
+        for _ in range(6):  # every worker, whatever connection it had: 503 problem+json or a pooled answer
+            status, body, content_type = get(base + f"/api/v1/parcels/{NUMBER}")
+            assert status in (200, 503), body
+            if status == 503:
+                assert content_type == "application/problem+json"
+    finally:
+        restore_db()
+    assert _wait_for(lambda: get(base + "/readyz")[0] == 200), "/readyz did not recover"
+    assert _wait_for(lambda: get(base + f"/api/v1/parcels/{NUMBER}")[0] == 200)
+    assert set(server.workers()) == workers, "a worker was restarted"
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_postgres_outage_gives_503_and_recovers_without_restart():
+    if not postgres_admin_url():
+        pytest.skip("SILKWAY_TEST_POSTGRES_URL is not set (CI always sets it)")
+    with dedicated_postgres() as (url, name):
+        _seed(url)
+
+        def break_db() -> None:
+            admin_execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS false')
+            admin_execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                f"WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+            )
+
+        def restore_db() -> None:
+            admin_execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS true')
+
+        with gunicorn(url, workers=2) as server:
+            _assert_outage_then_recovery(server, break_db, restore_db)
+            # Every request during the outage is 503 once the pooled connections are gone.
+            break_db()
+            try:
+                answers = [get(server.base + f"/api/v1/parcels/{NUMBER}") for _ in range(6)]
+            finally:
+                restore_db()
+            assert {status for status, _, _ in answers} == {503}
+            assert {ctype for _, _, ctype in answers} == {"application/problem+json"}
+
+
+@pytest.mark.slow
+def test_sqlite_file_out_of_reach_gives_503_and_recovers_without_restart():
+    # Root reads any file, so when the tests run as root the workers drop to ``nobody``.
+    as_root = os.geteuid() == 0
+    folder = Path(tempfile.mkdtemp(prefix="silkway-outage-"))
+    try:
+        os.chmod(folder, 0o755)
+        url = f"sqlite:///{folder / 'silkway.db'}"
+        engine = make_engine(url)
+        schema.upgrade(engine)
+        engine.dispose()
+        _seed(url)
+        args: list[str] = []
+        if as_root:
+            import pwd
+
+            nobody = pwd.getpwnam("nobody")
+            for path in [folder, *folder.iterdir()]:
+                os.chown(path, nobody.pw_uid, nobody.pw_gid)
+            args = ["--user", str(nobody.pw_uid), "--group", str(nobody.pw_gid)]
+        with gunicorn(url, workers=2, args=args) as server:
+            _assert_outage_then_recovery(
+                server, lambda: os.chmod(folder, 0o000), lambda: os.chmod(folder, 0o755)
+            )
+    finally:
+        os.chmod(folder, 0o755)
+        shutil.rmtree(folder, ignore_errors=True)
