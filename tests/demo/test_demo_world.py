@@ -203,6 +203,24 @@ def test_demo_refuses_a_database_that_already_holds_a_world(app: Flask, tmp_path
     assert "already holds a demo world" in result.output
 
 
+def test_building_the_same_world_again_changes_nothing(app: Flask, tmp_path: Path) -> None:
+    report = built(app, tmp_path)
+    result = app.test_cli_runner().invoke(
+        args=[
+            "demo",
+            "--seed",
+            str(SMALL["seed"]),
+            "--now",
+            NOW.isoformat(),
+            "--keys-file",
+            str(tmp_path / "k.json"),
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    assert "nothing to do" in result.output
+    assert len(truth_rows(app)) == report.parcels
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

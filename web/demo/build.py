@@ -39,6 +39,10 @@ class DemoError(Exception):
     """The demo cannot be built as asked (a clear message for the command line)."""
 
 
+class AlreadyBuilt(Exception):
+    """The database already holds the world of this seed: nothing to do (live mode continues it)."""
+
+
 @dataclass(slots=True)
 class BuildReport:
     """What a build did and how long it took."""
@@ -95,6 +99,11 @@ def _build(
         schema.upgrade(engine)
         with engine.connect() as connection:
             seeds = truth.world_seeds(connection)
+        if set(seeds) == {seed}:
+            raise AlreadyBuilt(
+                f"this database already holds the demo world of seed {seed} ({seeds[seed]} parcels); "
+                "nothing to do (silkway serve-demo keeps it going)"
+            )
         if seeds:
             built = ", ".join(f"seed {s} ({n} parcels)" for s, n in sorted(seeds.items()))
             raise DemoError(

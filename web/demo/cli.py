@@ -10,7 +10,7 @@ import click
 from flask.cli import ScriptInfo
 
 from web.demo import state
-from web.demo.build import BuildReport, DemoError, build, ticks
+from web.demo.build import AlreadyBuilt, BuildReport, DemoError, build, ticks
 from web.demo.world import MAX_PARCELS_PER_DAY
 
 MAX_DAYS = 730
@@ -75,6 +75,9 @@ def demo_command(
                 keys_path=keys_file,
                 progress=bar.update,
             )
+    except AlreadyBuilt as exc:
+        click.echo(str(exc))
+        return
     except DemoError as exc:
         raise click.ClickException(str(exc)) from None
     _print_summary(report, keys_file)
