@@ -9,6 +9,8 @@ atomically, as one transaction) and the invalid ones are listed as rejected.
 from __future__ import annotations
 
 import hashlib
+import random
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +25,8 @@ from tracking.ingest import CarrierRef, IngestReport, PlaceResolver, ingest
 from tracking.types import utcnow
 from tracking.webhooks import enqueue_status_changes
 
-RETRIES = 3
+RETRIES = 6
+RETRY_PAUSE = 0.02  # seconds; doubled after each failed attempt, with jitter
 
 
 class BatchRejected(Exception):
@@ -97,10 +100,12 @@ def accept_payload(
         try:
             return _store(session, carrier, raw, content_type, source, parsed, partial, resolve)
         except (IntegrityError, OperationalError):
-            # A concurrent writer created the same identifier or location first: start again.
+            # A concurrent writer created the same identifier or location first, or two merges
+            # deadlocked: start again after a jittered pause so the writers stop colliding.
             session.rollback()
             if attempt == RETRIES - 1:
                 raise
+            time.sleep(random.uniform(0, RETRY_PAUSE * 2**attempt))
     raise AssertionError("unreachable")
 
 
