@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export SILKWAY_DATABASE_URL ?= sqlite:///$(CURDIR)/instance/silkway.db
 
-.PHONY: demo test lint typecheck pytest install bench clean
+.PHONY: demo test lint typecheck pytest install bench bench-large clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,8 +32,18 @@ pytest: $(STAMP)
 
 test: lint typecheck pytest
 
+# Quick figures (100,000 parcels for the lookups); bench-large loads 1,000,000 parcels / 10,000,000 events
+# into PostgreSQL first (about 5 minutes on 2 cores) and needs `apt-get install wrk` for the lookups.
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/lookups.py --repeats 3
+	$(BIN)/python bench/memory.py
+
+bench-large: $(STAMP)
+	$(BIN)/python bench/seed_large.py --full
+	$(BIN)/python bench/lookups.py --full --repeats 3
+	$(BIN)/python bench/memory.py --full
+	$(BIN)/python bench/ingest.py --only postgres
 
 clean:
 	rm -rf $(VENV) instance *.egg-info .pytest_cache .mypy_cache .ruff_cache
