@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,10 +13,12 @@ from typing import Any
 import pytest
 from flask import Flask
 from sqlalchemy import delete, func, select, text
+from werkzeug.serving import make_server
 
 from tracking import models
-from web.demo import truth
+from web.demo import state, truth
 from web.demo.build import BuildReport, build
+from web.demo.live import run_live
 from web.demo.run import WorldRun, world_start
 from web.demo.world import World
 
@@ -235,3 +239,37 @@ def test_bad_options_are_refused_with_a_message(app: Flask, args: list[str], mes
     result = app.test_cli_runner().invoke(args=["demo", *args])
     assert result.exit_code == 2
     assert message in result.output
+
+
+def test_live_mode_pushes_the_scans_reported_since_the_build_over_http(
+    app: Flask, db_url: str, tmp_path: Path
+) -> None:
+    ended = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=12)
+    keys = tmp_path / "demo-keys.json"
+    report = build(app, keys_path=keys, days=3, seed=11, parcels_per_day=12, now=ended)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    serving = threading.Thread(target=server.serve_forever, daemon=True)
+    serving.start()
+    stop = threading.Event()
+    live = threading.Thread(
+        target=run_live,
+        args=(f"http://127.0.0.1:{server.port}", db_url, 11, stop),
+        kwargs={"interval_s": 0.2, "keys_path": keys},
+    )
+    live.start()
+    try:
+        deadline = time.monotonic() + 60
+        while state.load(keys).pushed_until <= ended and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        stop.set()
+        live.join(timeout=30)
+        server.shutdown()
+    assert state.load(keys).pushed_until > ended
+    with app.app_context():
+        session = app.extensions["silkway.db"].session()
+        stored = session.scalar(select(func.count()).select_from(models.ScanEvent))
+        session.close()
+    assert stored > report.stored_events
+    rows = truth_rows(app)
+    assert sum(r["events_sent"] for r in rows) > report.stats.events_sent

@@ -50,17 +50,18 @@ def run_live(
     engine = make_engine(database_url)
     log.info("demo world live from %s (seed %s)", demo.pushed_until.isoformat(), demo.seed)
     try:
-        while not stop.wait(interval_s):
+        while not stop.is_set():
             now = datetime.now(UTC) - timedelta(seconds=1)
             try:
                 step(run, feed, merchants, now)
             except (urllib.error.URLError, OSError) as exc:
                 log.warning("demo live: server unreachable (%s); retrying next round", exc)
-                continue
-            with engine.begin() as connection:
-                truth.apply(connection, _truth_rows(run, feed.stats, now, demo.seed))
-            demo.pushed_until = now
-            state.save(demo, keys_path)
+            else:
+                with engine.begin() as connection:
+                    truth.apply(connection, _truth_rows(run, feed.stats, now, demo.seed))
+                demo.pushed_until = now
+                state.save(demo, keys_path)
+            stop.wait(interval_s)
     finally:
         engine.dispose()
 
