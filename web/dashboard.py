@@ -9,14 +9,23 @@ per-session CSRF token.
 from __future__ import annotations
 
 import hmac
-import importlib
 import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, Response, abort, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -27,6 +36,7 @@ from tracking.queries import public_parcel
 from tracking.statuses import Status
 from tracking.types import utcnow
 from web.db import get_session
+from web.eta_service import parcel_eta
 
 bp = Blueprint("dashboard", __name__)
 log = logging.getLogger("silkway.dashboard")
@@ -203,12 +213,8 @@ def histogram(title: str, axis: str, days: list[float]) -> Chart:
 
 
 def _eta_service() -> Any:
-    try:
-        return importlib.import_module("web.eta_service")
-    except ModuleNotFoundError as exc:
-        if exc.name != "web.eta_service":
-            raise
-        return None
+    """The app's ETA provider: config ETA_PROVIDER, else web.eta_service.parcel_eta."""
+    return current_app.config.get("ETA_PROVIDER") or parcel_eta
 
 
 def _eta(db: Session, service: Any, parcel: models.Parcel) -> datetime | None:
@@ -219,7 +225,7 @@ def _eta(db: Session, service: Any, parcel: models.Parcel) -> datetime | None:
     if view is None:
         return None
     try:
-        eta = service.parcel_eta(db, view)
+        eta = service(db, view)
     except Exception:  # the chart is a bonus: the dashboard must render regardless
         log.exception("ETA failed for parcel %s", parcel.id)
         return None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 import math
 from dataclasses import dataclass, field
@@ -10,12 +9,13 @@ from datetime import datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import url_for
+from flask import current_app, url_for
 from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from tracking.queries import PublicEvent, PublicParcel
+from web.eta_service import parcel_eta
 from web.i18n import STAGES, country_name, date_window, day, percent, status_words
 from web.map_svg import MapPoint, network, node_point, place_name, route_svg
 
@@ -106,19 +106,11 @@ def summary(view: PublicParcel, lang: str) -> dict[str, Any]:
 
 
 def eta_for(session: Session, view: PublicParcel) -> dict[str, Any] | None:
-    """The parcel's ETA from ``web.eta_service`` when that service exists and has one; else None."""
+    """The parcel's ETA from the app's ETA provider (config ETA_PROVIDER, else web.eta_service); or None."""
+    provider = current_app.config.get("ETA_PROVIDER") or parcel_eta
     # An ETA is a bonus: whatever goes wrong with it, the page still shows the tracking history.
     try:
-        service = importlib.import_module("web.eta_service")
-    except ModuleNotFoundError as exc:
-        if exc.name != "web.eta_service":
-            log.exception("the ETA service cannot be imported")
-        return None
-    except Exception:
-        log.exception("the ETA service cannot be imported")
-        return None
-    try:
-        eta: dict[str, Any] | None = service.parcel_eta(session, view)
+        eta: dict[str, Any] | None = provider(session, view)
     except Exception:
         log.exception("ETA failed for parcel %s", view.id)
         session.rollback()  # a failed query must not poison the rest of the request

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import os
 import struct
-import sys
 import threading
-import types
 import zlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -141,10 +139,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     )
     assert resp.status_code == 200 and resp.get_json()["accepted"] == len(EVENTS), resp.get_json()
     # A fixed ETA stands in for the ETA service, so pages and screenshots are the same on every run.
-    eta_module = types.ModuleType("web.eta_service")
-    eta_module.parcel_eta = lambda session, view: dict(ETA)  # type: ignore[attr-defined]
-    saved = sys.modules.get("web.eta_service")
-    sys.modules["web.eta_service"] = eta_module
+    app.config["ETA_PROVIDER"] = lambda session, view: dict(ETA)
     httpd = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=httpd.serve_forever, name="silkway-test-server", daemon=True)
     thread.start()
@@ -152,10 +147,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     httpd.shutdown()
     thread.join(timeout=10)
     httpd.server_close()
-    if saved is None:
-        sys.modules.pop("web.eta_service", None)
-    else:
-        sys.modules["web.eta_service"] = saved
     app.extensions["silkway.db"].dispose()
 
 

@@ -50,12 +50,19 @@ def test_access_log_is_json_and_never_holds_the_api_key(client, make_key):
     records: list[logging.LogRecord] = []
     handler = logging.Handler()
     handler.emit = records.append  # type: ignore[method-assign]
-    logger = logging.getLogger("silkway")
+    logger, access = logging.getLogger("silkway"), logging.getLogger("silkway.access")
+    # Other tests in this process may have configured logging differently (a quieter level, or a
+    # logging.config call that disables existing loggers); this test is about the access log itself.
+    saved = logger.level, access.disabled
+    logger.setLevel(logging.INFO)
+    access.disabled = False
     logger.addHandler(handler)
     try:
         _push(client, key)
     finally:
         logger.removeHandler(handler)
+        logger.setLevel(saved[0])
+        access.disabled = saved[1]
     lines = [JsonFormatter().format(r) for r in records]
     access = [json.loads(line) for line in lines if '"logger":"silkway.access"' in line]
     assert access and access[-1]["status"] == 200 and access[-1]["path"].endswith("/events")

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import sys
-import types
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -86,11 +84,9 @@ def page(client: FlaskClient, path: str, **headers: str) -> tuple[int, str]:
     return resp.status_code, resp.get_data(as_text=True)
 
 
-def fake_eta(monkeypatch: pytest.MonkeyPatch, answer: Callable[..., Any]) -> None:
-    """Stand in for the ETA service (web.eta_service) with ``answer(session, view)``."""
-    module = types.ModuleType("web.eta_service")
-    module.parcel_eta = answer  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "web.eta_service", module)
+def fake_eta(app: Flask, answer: Callable[..., Any]) -> None:
+    """Stand in for the ETA service with ``answer(session, view)`` (the app's ETA_PROVIDER)."""
+    app.config["ETA_PROVIDER"] = answer
 
 
 def test_tracking_page_shows_status_in_plain_russian_by_default(client, journey):
@@ -219,9 +215,9 @@ def test_malformed_number_gets_400_with_what_numbers_look_like(client):
     assert "RX747628194CN" in html  # an example of a real format
 
 
-def test_expected_delivery_is_a_date_window_with_its_probability(client, journey, monkeypatch):
+def test_expected_delivery_is_a_date_window_with_its_probability(client, journey):
     fake_eta(
-        monkeypatch,
+        client.application,
         lambda session, view: {
             "p10": datetime(2026, 11, 28, 6, tzinfo=UTC),
             "p50": datetime(2026, 11, 30, 6, tzinfo=UTC),
@@ -236,24 +232,24 @@ def test_expected_delivery_is_a_date_window_with_its_probability(client, journey
     assert "28 нояб. – 3 дек." in html and "80\xa0%" in html
 
 
-def test_no_eta_section_when_the_service_has_no_answer(client, journey, monkeypatch):
-    fake_eta(monkeypatch, lambda session, view: None)
+def test_no_eta_section_when_the_service_has_no_answer(client, journey):
+    fake_eta(client.application, lambda session, view: None)
     status, html = page(client, f"/track/{NUMBER}")
     assert status == 200 and "Ожидаемая доставка" not in html
 
 
-def test_failing_eta_service_does_not_break_the_page(client, journey, monkeypatch):
+def test_failing_eta_service_does_not_break_the_page(client, journey):
     def broken(session: Any, view: Any) -> None:
         raise RuntimeError("model not trained")
 
-    fake_eta(monkeypatch, broken)
+    fake_eta(client.application, broken)
     status, html = page(client, f"/track/{NUMBER}")
     assert status == 200 and "Проходит таможенное оформление" in html and "Ожидаемая доставка" not in html
 
 
-def test_map_shows_route_so_far_and_ahead_as_accessible_svg(client, journey, monkeypatch):
+def test_map_shows_route_so_far_and_ahead_as_accessible_svg(client, journey):
     fake_eta(
-        monkeypatch,
+        client.application,
         lambda session, view: {
             "p10": datetime(2026, 11, 28, tzinfo=UTC),
             "p50": datetime(2026, 11, 30, tzinfo=UTC),

@@ -64,14 +64,14 @@ def test_a_failing_job_is_recorded_and_does_not_stop_the_next_tick(app):
 
 def _start_scheduler(db_url: str, log: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "SILKWAY_DATABASE_URL": db_url, "SILKWAY_JOB_ETA_REFRESH_SECONDS": "3600"}
-    handle = log.open("wb")
-    return subprocess.Popen(
-        [sys.executable, "-m", "web.cli", "scheduler", "--poll", "0.3"],
-        cwd=ROOT,
-        env=env,
-        stdout=handle,
-        stderr=subprocess.STDOUT,
-    )
+    with log.open("wb") as handle:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(
+            [sys.executable, "-m", "web.cli", "scheduler", "--poll", "0.3"],
+            cwd=ROOT,
+            env=env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+        )
 
 
 def _wait_for(path: Path, text: str, seconds: float = 30) -> bool:
