@@ -109,12 +109,14 @@ def public_parcel(session: Session, number: str) -> PublicParcel | None:
     places and carriers, reached through the identifier; then the parcel's numbers.
     """
     normalized = normalize_number(number)
-    rows = session.execute(_view_query(), {"number": normalized}).all()
+    session.flush()  # what session.execute would autoflush; the queries below bypass the ORM
+    conn = session.connection()  # plain Core execution: no ORM result processing on the hot path
+    rows = conn.execute(_view_query(), {"number": normalized}).all()
     if not rows:
         return None
     first = rows[0]
     parcel_id = int(first.id)
-    numbers = session.scalars(_numbers_query(), {"parcel_id": parcel_id}).all()
+    numbers = conn.execute(_numbers_query(), {"parcel_id": parcel_id}).scalars().all()
     view = PublicParcel(
         id=parcel_id,
         tracking_number=normalized,
