@@ -8,8 +8,9 @@ so that a noisy neighbour hurts every target alike:
 
 The load generator is ``wrk`` (Debian package ``wrk``) with a Lua script that picks a random number for
 each request; without wrk a Python generator (threads, one ``http.client`` connection each) is used and
-says so. Each target runs ``--repeats`` times; medians are reported, with the ratio of requests/s to
-/healthz's.
+says so. Each target runs ``--repeats`` times under two loads: saturating (``--connections``, more than the
+workers: throughput, and latency including queueing) and light (``--light``, fewer connections than
+workers: latency without queueing). Medians are reported, with the ratio of requests/s to /healthz's.
 
 Usage: ``python bench/lookups.py [--full | --parcels 100000] [--workers 4] [--duration 10] [--repeats 3]``
 (``--full``: 1,000,000 parcels and 10,000,000 events, seeded by bench/seed_large.py when not already
@@ -199,7 +200,10 @@ def main() -> None:
     parser.add_argument("--url", default=None, help="default: the silkway_large database on the test server")
     parser.add_argument("--workers", type=int, default=(os.cpu_count() or 1) * 2)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
-    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--connections", type=int, default=8, help="saturating load: more than the workers")
+    parser.add_argument(
+        "--light", type=int, default=2, help="connections of the light-load pass (fewer than the workers)"
+    )
     parser.add_argument("--duration", type=int, default=10, help="seconds per run")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--sample", type=int, default=20_000, help="how many seeded numbers to pick from")
@@ -222,7 +226,8 @@ def main() -> None:
         f"{parcels:,} parcels; gunicorn {args.workers} sync workers; {generator}, {args.duration} s per run, "
         f"{args.repeats} repeats; {len(numbers):,} random seeded numbers; {os.cpu_count()} cores"
     )
-    runs: dict[str, list[Run]] = {t.name: [] for t in TARGETS}
+    loads = [("saturated", args.connections), ("light", args.light)]
+    runs: dict[tuple[str, str], list[Run]] = {(t.name, label): [] for t in TARGETS for label, _ in loads}
     with gunicorn(url, workers=args.workers) as base:
         for target in TARGETS:  # warm-up: imports, templates, connection pools, PostgreSQL's cache
             warm = argparse.Namespace(**{**vars(args), "duration": 3})
@@ -231,30 +236,35 @@ def main() -> None:
             else:
                 python_run(base, target, numbers, warm)
         for repeat in range(args.repeats):
-            for target in TARGETS:
-                run = (
-                    wrk_run(base, target, numbers_file, script, args)
-                    if use_wrk
-                    else python_run(base, target, numbers, args)
+            for label, connections in loads:
+                opts = argparse.Namespace(
+                    **{**vars(args), "connections": connections, "threads": min(args.threads, connections)}
                 )
-                runs[target.name].append(run)
-                print(
-                    f"  run {repeat + 1} {target.name:26} {run.rps:8,.0f} req/s  p50 {run.p50_ms:6.1f} ms  "
-                    f"p99 {run.p99_ms:6.1f} ms  errors {run.errors}",
-                    flush=True,
-                )
+                for target in TARGETS:
+                    run = (
+                        wrk_run(base, target, numbers_file, script, opts)
+                        if use_wrk
+                        else python_run(base, target, numbers, opts)
+                    )
+                    runs[(target.name, label)].append(run)
+                    print(
+                        f"  run {repeat + 1} {label:9} c={connections:<2} {target.name:26} {run.rps:8,.0f} req/s"
+                        f"  p50 {run.p50_ms:6.1f} ms  p99 {run.p99_ms:6.1f} ms  errors {run.errors}",
+                        flush=True,
+                    )
     shutil.rmtree(tmp, ignore_errors=True)
-    baseline = statistics.median(r.rps for r in runs[TARGETS[0].name])
-    print(f"\nmedians of {args.repeats} runs")
-    for target in TARGETS:
-        rs = runs[target.name]
-        rps = statistics.median(r.rps for r in rs)
-        print(
-            f"  {target.name:26} {rps:8,.0f} req/s ({rps / baseline:5.0%} of /healthz)  "
-            f"p50 {statistics.median(r.p50_ms for r in rs):6.1f} ms  "
-            f"p90 {statistics.median(r.p90_ms for r in rs):6.1f} ms  "
-            f"p99 {statistics.median(r.p99_ms for r in rs):6.1f} ms  errors {sum(r.errors for r in rs)}"
-        )
+    for label, connections in loads:
+        baseline = statistics.median(r.rps for r in runs[(TARGETS[0].name, label)])
+        print(f"\n{label} load ({connections} connections): medians of {args.repeats} runs")
+        for target in TARGETS:
+            rs = runs[(target.name, label)]
+            rps = statistics.median(r.rps for r in rs)
+            print(
+                f"  {target.name:26} {rps:8,.0f} req/s ({rps / baseline:5.0%} of /healthz)  "
+                f"p50 {statistics.median(r.p50_ms for r in rs):6.1f} ms  "
+                f"p90 {statistics.median(r.p90_ms for r in rs):6.1f} ms  "
+                f"p99 {statistics.median(r.p99_ms for r in rs):6.1f} ms  errors {sum(r.errors for r in rs)}"
+            )
 
 
 if __name__ == "__main__":
