@@ -47,6 +47,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     security.register(app)
     app.register_blueprint(pages.bp)
     limits.init_app(app)  # after the public blueprints: it puts them under the rate limits
+    from web import ratelimits_api
+
+    ratelimits_api.init_app(app)  # per key and per address on the authenticated APIs
     openapi.register(app)
     from web.cli import register_commands
 
