@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -104,7 +105,9 @@ class Server:
         except OSError:
             return []
 
-    def wait_for_workers(self, count: int, exclude: set[int] = frozenset(), timeout: float = 30) -> list[int]:  # type: ignore[assignment]
+    def wait_for_workers(
+        self, count: int, exclude: frozenset[int] | set[int] = frozenset(), timeout: float = 30
+    ) -> list[int]:
         """Wait until ``count`` workers not in ``exclude`` are up and /healthz answers."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -136,7 +139,6 @@ def gunicorn(
     """gunicorn serving wsgi:app with the project's config on a free loopback port; stopped afterwards."""
     port = free_port()
     metrics_dir = tempfile.mkdtemp(prefix="silkway-rel-metrics-")
-    os.chmod(metrics_dir, 0o777)
     env = {
         **os.environ,
         "SILKWAY_DATABASE_URL": database_url,
@@ -174,6 +176,7 @@ def gunicorn(
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=10)
+        shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 def canonical_batch(events: list[dict[str, Any]]) -> bytes:
