@@ -210,7 +210,7 @@ def main() -> None:
     parser.add_argument("--python-load", action="store_true", help="use the Python load generator")
     args = parser.parse_args()
     parcels = FULL_PARCELS if args.full else args.parcels
-    url = args.url or large_url()
+    url = args.url or large_url(parcels)
     ensure_seeded(url, parcels)
     numbers = sample_numbers(url, args.sample)
     use_wrk = shutil.which("wrk") is not None and not args.python_load
@@ -248,8 +248,9 @@ def main() -> None:
                     )
                     runs[(target.name, label)].append(run)
                     print(
-                        f"  run {repeat + 1} {label:9} c={connections:<2} {target.name:26} {run.rps:8,.0f} req/s"
-                        f"  p50 {run.p50_ms:6.1f} ms  p99 {run.p99_ms:6.1f} ms  errors {run.errors}",
+                        f"  run {repeat + 1} {label:9} c={connections:<2} {target.name:26} "
+                        f"{run.rps:8,.0f} req/s  p50 {run.p50_ms:6.1f} ms  p99 {run.p99_ms:6.1f} ms  "
+                        f"errors {run.errors}",
                         flush=True,
                     )
     shutil.rmtree(tmp, ignore_errors=True)

@@ -122,7 +122,7 @@ def main() -> None:
     parser.add_argument("--lookups", type=int, default=4000)
     args = parser.parse_args()
     parcels = FULL_PARCELS if args.full else args.parcels
-    url = args.url or large_url()
+    url = args.url or large_url(parcels)
     ensure_seeded(url, parcels)
     numbers = sample_numbers(url, max(args.lookups, 1000))
     rng = random.Random(3)

@@ -93,8 +93,9 @@ def admin_url() -> str:
     return os.environ.get("SILKWAY_TEST_POSTGRES_URL", PG_DEFAULT)
 
 
-def large_url(name: str = LARGE_DB) -> str:
-    """The SQLAlchemy URL of the large benchmark database on the admin server."""
+def large_url(parcels: int = FULL_PARCELS) -> str:
+    """The URL of the benchmark database of this size on the admin server (one database per size)."""
+    name = LARGE_DB if parcels == FULL_PARCELS else f"{LARGE_DB}_{parcels}"
     return make_url(admin_url()).set(database=name).render_as_string(hide_password=False)
 
 
@@ -474,10 +475,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--parcels", type=int, default=100_000)
     parser.add_argument("--full", action="store_true", help="1,000,000 parcels and 10,000,000 events")
-    parser.add_argument("--url", default=None, help=f"default: the {LARGE_DB} database on the test server")
+    parser.add_argument(
+        "--url", default=None, help=f"default: {LARGE_DB} (or {LARGE_DB}_<parcels>) on the test server"
+    )
     args = parser.parse_args()
     parcels = FULL_PARCELS if args.full else args.parcels
-    url = args.url or large_url()
+    url = args.url or large_url(parcels)
     started = time.perf_counter()
     recreate_database(url)
     migrate = time.perf_counter() - started
