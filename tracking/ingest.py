@@ -377,12 +377,20 @@ def _advance_statuses(
     return changes
 
 
+# Numbers are hashed into a fixed set of lock keys, so one transaction never holds more than this many
+# advisory locks (one per number exhausted PostgreSQL's lock table with a few 5,000-number batches at
+# once). Two batches that share a bucket but no number wait for each other; that is only slower.
+LOCK_BUCKETS = 512
+LOCK_NAMESPACE = 0x511C << 32
+
+
 def _lock_key(number: str) -> int:
-    return int.from_bytes(hashlib.blake2b(number.encode(), digest_size=8).digest(), "big", signed=True)
+    bucket = int.from_bytes(hashlib.blake2b(number.encode(), digest_size=8).digest(), "big") % LOCK_BUCKETS
+    return LOCK_NAMESPACE + bucket
 
 
 def _lock_numbers(session: Session, numbers: Sequence[str]) -> None:
-    """On PostgreSQL, hold a transaction-level advisory lock per tracking number until commit.
+    """On PostgreSQL, hold a transaction-level advisory lock per tracking number (bucket) until commit.
 
     Two batches naming the same number then link and merge parcels one after the other instead of both
     creating the parcel (a unique violation) or one merging a parcel away under the other (a foreign-key

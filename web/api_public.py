@@ -3,42 +3,21 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response
 from spectree import Response as Doc
-from sqlalchemy.orm import Session
 
-from routing.tracks import ParcelTrack, TrackScan
 from tracking.numbers import recognize
 from tracking.queries import PublicParcel, public_parcel
 from web.db import get_session
 from web.errors import Problem, json_response
-from web.eta_service import current_engine, eta_json
+from web.eta_service import parcel_eta
 from web.openapi import spec
 from web.schemas import ParcelOut, ProblemBody, TrackingNumberOut
 
 bp = Blueprint("public_api", __name__)
 log = logging.getLogger("silkway.eta")
-
-
-def view_eta(session: Session, view: PublicParcel, as_of: datetime | None = None) -> dict[str, Any] | None:
-    """The parcel's ETA from the events the view already holds (web.eta_service.parcel_eta without
-    reading the parcel a second time: the lookup's hot path)."""
-    as_of = as_of or datetime.now(UTC)
-    scans = tuple(
-        TrackScan(e.place_id, e.country, e.status, e.substatus, e.occurred_at.astimezone(UTC))
-        for e in reversed(view.events)
-        if e.occurred_at <= as_of
-    )
-    track = ParcelTrack(tuple(view.identifiers), view.service, view.origin, view.destination, scans)
-    try:
-        result = current_engine(session).in_flight(track, as_of)
-    except ValueError as exc:  # a parcel the network cannot place: no prediction rather than an error
-        log.info("no ETA for parcel %s: %s", view.id, exc)
-        return None
-    return eta_json(result, as_of)
 
 
 def parcel_json(view: PublicParcel, eta: dict[str, Any] | None) -> dict[str, Any]:
@@ -104,7 +83,7 @@ def get_parcel(tracking_number: str) -> Response:
     view = public_parcel(session, tracking_number)
     if view is None:
         raise not_found(tracking_number)
-    return json_response(parcel_json(view, view_eta(session, view)))
+    return json_response(parcel_json(view, parcel_eta(session, view)))
 
 
 @bp.get("/api/v1/tracking-numbers/<path:number>")

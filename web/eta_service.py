@@ -103,10 +103,22 @@ def eta_json(result: EtaEstimate, as_of: datetime) -> dict[str, Any]:
 
 
 def parcel_eta(session: Session, view: PublicParcel, as_of: datetime | None = None) -> dict[str, Any] | None:
-    """The ETA of the parcel shown by a public view, as JSON-ready data; None when it cannot be told."""
+    """The ETA of the parcel shown by a public view, as JSON-ready data; None when it cannot be told.
+
+    It reads nothing more from the database: the view already holds the parcel's events (the lookup's
+    hot path, used by the API and the tracking page).
+    """
     as_of = as_of or datetime.now(UTC)
-    result = estimate(session, view.id, as_of)
-    if result is None:
+    scans = tuple(
+        TrackScan(e.place_id, e.country, e.status, e.substatus, e.occurred_at.astimezone(UTC))
+        for e in reversed(view.events)
+        if e.occurred_at <= as_of
+    )
+    track = ParcelTrack(tuple(view.identifiers), view.service, view.origin, view.destination, scans)
+    try:
+        result = current_engine(session).in_flight(track, as_of)
+    except ValueError as exc:  # a parcel the network cannot place: no prediction rather than an error
+        log.info("no ETA for parcel %s: %s", view.id, exc)
         return None
     return eta_json(result, as_of)
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from tracking.numbers import format_examples, normalize, recognize
@@ -154,5 +155,8 @@ def _page_error(exc: Exception) -> Any:
         if exc.code == 429:
             return limits.too_many_requests(exc)  # type: ignore[arg-type]
         return render_template("errors/error.html", code=exc.code, description=exc.name), exc.code or 500
+    if isinstance(exc, OperationalError | InterfaceError | DisconnectionError):
+        log.warning("database unavailable on %s: %s", request.path, type(exc).__name__)
+        return render_template("errors/error.html", code=503), 503, {"Retry-After": "5"}
     log.exception("unhandled error on %s", request.path)
     return render_template("errors/error.html", code=500), 500

@@ -138,7 +138,10 @@ def test_parcel_eta_is_in_the_future_of_its_last_scan(client, make_key):
     body = resp.get_json()
     assert datetime.fromisoformat(body["p10"]) > start + timedelta(days=4)
     assert body["p10"] <= body["p50"] <= body["p90"]
-    assert client.get("/api/v1/parcels/RX747628194CN").get_json()["eta"]["p50"] == body["p50"]
+    # The parcel view carries the same prediction (asked a moment later, so allow that moment).
+    in_view = client.get("/api/v1/parcels/RX747628194CN").get_json()["eta"]
+    gap = datetime.fromisoformat(in_view["p50"]) - datetime.fromisoformat(body["p50"])
+    assert abs(gap) < timedelta(minutes=5)
 
 
 def test_eta_as_of_ignores_later_events(client, make_key):
