@@ -13,6 +13,7 @@ from routing.backtest import (
     score,
     service_median_predictor,
 )
+from routing.errors import NoRoute
 from routing.services import default_router
 from routing.synthetic import World, simulate_many
 from routing.tracks import ParcelTrack, TrackScan
@@ -50,6 +51,21 @@ def test_score_reports_mae_of_p50_and_interval_coverage() -> None:
 
     (row,) = score(parcels, {"fixed": predict}, ["first_scan"])
     assert row == BacktestRow("fixed", "first_scan", 2, 30.0, 0.5, 60.0)
+
+
+def test_a_predictor_that_cannot_answer_is_counted_not_scored() -> None:
+    t = track(("cn_shenzhen", "CN", "picked_up", 0))
+    parcels = [HeldOut(t, T0 + timedelta(hours=100)), HeldOut(t, T0 + timedelta(hours=160))]
+    calls = []
+
+    def predict(_: ParcelTrack, as_of: datetime) -> Flat:
+        calls.append(as_of)
+        if len(calls) == 1:
+            raise NoRoute("premium_air", "ru_kazan", "ru_samara")
+        return Flat(as_of + timedelta(hours=90), as_of + timedelta(hours=160), as_of + timedelta(hours=170))
+
+    (row,) = score(parcels, {"picky": predict}, ["first_scan"])
+    assert (row.parcels, row.unanswered, row.mae_hours) == (1, 1, 0.0)
 
 
 def test_service_median_baseline_uses_training_durations() -> None:
