@@ -68,16 +68,17 @@ class ScanEvent:
         assert offset is not None
         return int(offset.total_seconds() // 60)
 
-    def fingerprint(self) -> str:
+    def fingerprint(self, location: Location | None = None) -> str:
         """The event's identity within a parcel: what happened, when (to the minute) and where.
 
         The wording (description) and the raw code are left out on purpose: a carrier that re-sends
         the same scan with a reworded text, or an aggregator relaying it, must not create a second
         event. Seconds are dropped because feeds round differently (Cainiao keeps seconds, Russian
-        Post's batch API does not).
+        Post's batch API does not). ``location``, when given, stands for the event's location as
+        resolved to a network place.
         """
         instant = self.occurred_at_utc.strftime("%Y-%m-%dT%H:%M")
-        where = self.location.key()
+        where = (location or self.location).key()
         text = f"{self.status.value}/{self.substatus}|{instant}|{where}"
         return hashlib.blake2b(text.encode("utf-8"), digest_size=10).hexdigest()
 

@@ -13,7 +13,6 @@ only flushes; the caller commits once):
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -94,10 +93,10 @@ def ingest(
             good.append(event)
     if not good:
         return report
-    good = _resolve_locations(good, resolve)
+    places = _resolve_locations(good, resolve)
     parcel_of, merged = _link_parcels(session, carrier, good)
-    location_ids = _location_ids(session, [e.location for e in good])
-    rows = _new_event_rows(session, carrier, good, parcel_of, location_ids, raw_payload_id, now)
+    location_ids = _location_ids(session, places)
+    rows = _new_event_rows(session, carrier, good, places, parcel_of, location_ids, raw_payload_id, now)
     report.duplicates = len(good) - len(rows)
     report.accepted = len(rows)
     if rows:
@@ -107,19 +106,21 @@ def ingest(
     return report
 
 
-def _resolve_locations(events: list[ScanEvent], resolve: PlaceResolver | None) -> list[ScanEvent]:
+def _resolve_locations(events: list[ScanEvent], resolve: PlaceResolver | None) -> list[Location]:
+    """Each event's location, resolved to a network place where the resolver knows it (same order)."""
     if resolve is None:
-        return events
+        return [e.location for e in events]
     cache: dict[Location, Location] = {}
     out = []
     for event in events:
-        if event.location.is_empty() or event.location.place_id:
-            out.append(event)
+        location = event.location
+        if location.is_empty() or location.place_id:
+            out.append(location)
             continue
-        resolved = cache.get(event.location)
+        resolved = cache.get(location)
         if resolved is None:
-            resolved = cache[event.location] = resolve(event.location)
-        out.append(dataclasses.replace(event, location=resolved))
+            resolved = cache[location] = resolve(location)
+        out.append(resolved)
     return out
 
 
@@ -265,14 +266,22 @@ def _new_event_rows(
     session: Session,
     carrier: CarrierRef,
     events: list[ScanEvent],
+    places: list[Location],
     parcel_of: dict[str, int],
     location_ids: dict[str, int],
     raw_payload_id: int | None,
     now: datetime,
 ) -> list[dict[str, object]]:
-    keyed = [(parcel_of[e.tracking_number], e.fingerprint(), e) for e in events]
-    parcels = sorted({pid for pid, _, _ in keyed})
-    fingerprints = sorted({fp for _, fp, _ in keyed})
+    keys: dict[Location, str] = {}
+    for place in places:
+        if place not in keys:
+            keys[place] = place.key()
+    keyed = [
+        (parcel_of[e.tracking_number], e.fingerprint(place), e, place)
+        for e, place in zip(events, places, strict=True)
+    ]
+    parcels = sorted({pid for pid, _, _, _ in keyed})
+    fingerprints = sorted({fp for _, fp, _, _ in keyed})
     seen: set[tuple[int, str]] = set()
     for parcel_chunk in _chunks(parcels):
         for fp_chunk in _chunks(fingerprints):
@@ -281,11 +290,10 @@ def _new_event_rows(
             )
             seen.update(session.execute(query).all())
     rows: list[dict[str, object]] = []
-    for parcel_id, fingerprint, event in keyed:
+    for parcel_id, fingerprint, event, location in keyed:
         if (parcel_id, fingerprint) in seen:
             continue
         seen.add((parcel_id, fingerprint))
-        location = event.location
         rows.append(
             {
                 "parcel_id": parcel_id,
@@ -295,7 +303,7 @@ def _new_event_rows(
                 "substatus": event.substatus,
                 "occurred_at": event.occurred_at_utc,
                 "utc_offset_minutes": event.utc_offset_minutes,
-                "location_id": None if location.is_empty() else location_ids[location.key()],
+                "location_id": None if location.is_empty() else location_ids[keys[location]],
                 "description": event.description,
                 "raw_code": event.raw_code,
                 "fingerprint": fingerprint,
