@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 DEFAULT_SQLITE_PATH = Path("instance") / "silkway.db"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+SQLITE_BEGIN_OPTION = "sqlite_begin"
 
 
 def default_url() -> str:
@@ -50,7 +51,10 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers take the write lock up front (IMMEDIATE). Read-only work asks for DEFERRED through
+        # read_only(): in WAL mode a reader then blocks nobody, however long it runs.
+        mode = conn.get_execution_options().get(SQLITE_BEGIN_OPTION, "IMMEDIATE")
+        conn.exec_driver_sql(f"BEGIN {'DEFERRED' if mode == 'DEFERRED' else 'IMMEDIATE'}")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -61,3 +65,11 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 def is_sqlite(session: Session) -> bool:
     """True when the session talks to SQLite."""
     return session.get_bind().dialect.name == "sqlite"
+
+
+def read_only(session: Session) -> None:
+    """Mark the session's current transaction as a reader: on SQLite it begins DEFERRED, not IMMEDIATE.
+
+    Call it before the transaction's first statement; the next transaction is a writer again.
+    """
+    session.connection(execution_options={SQLITE_BEGIN_OPTION: "DEFERRED"})

@@ -9,11 +9,13 @@ from __future__ import annotations
 import os
 import threading
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from tracking.db import default_url, make_engine, make_session_factory
+from tracking.db import default_url, make_engine, make_session_factory, read_only
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class Database:
@@ -68,6 +70,9 @@ def get_session() -> Session:
     """The session of the current request or CLI command, opened on first use."""
     if "db_session" not in g:
         g.db_session = database().session()
+        if has_request_context() and request.method in SAFE_METHODS and database().url.startswith("sqlite"):
+            # A page or lookup only reads: on SQLite it must not queue behind writers for the lock.
+            read_only(g.db_session)
     session: Session = g.db_session
     return session
 

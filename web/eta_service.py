@@ -26,6 +26,7 @@ from routing.model import LegTimeModel
 from routing.network import load_network
 from routing.tracks import ParcelTrack, TrackScan
 from tracking import models
+from tracking.db import read_only
 from tracking.queries import PublicParcel, find_parcel_id
 from tracking.stalled import Threshold, default_threshold
 from tracking.tracks import StoredTrack, load_tracks
@@ -135,6 +136,7 @@ def parcel_eta_by_number(session: Session, number: str, as_of: datetime) -> dict
 def learn(session: Session, now: datetime, window: timedelta = LEARNING_WINDOW) -> LegTimeModel:
     """Learn a leg-time model from the scans of parcels seen in the last ``window`` and store it."""
     since = now - window
+    read_only(session)  # minutes of reading on a large history must not hold SQLite's write lock
     ids = list(
         session.scalars(
             select(models.Parcel.id).where(models.Parcel.last_event_at >= since).order_by(models.Parcel.id)
@@ -142,6 +144,7 @@ def learn(session: Session, now: datetime, window: timedelta = LEARNING_WINDOW) 
     )
     tracks = [to_track(t) for t in load_tracks(session, ids, as_of=now)]
     model = fit(observations_from_tracks(tracks, now), load_network(), now)
+    session.commit()  # end the read; storing the model is a short write of its own
     exists = session.scalar(select(func.count()).where(models.EtaModel.version == model.version))
     if not exists:
         session.add(

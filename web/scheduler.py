@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
 from sqlalchemy import insert, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from tracking import models
 from web.db import Database
@@ -50,6 +50,11 @@ def claim_tick(db: Database, job: Job, now: datetime) -> int | None:
             session.commit()
         except IntegrityError:
             session.rollback()
+            return None
+        except OperationalError:
+            # The database is busy or away: skip this tick; the next one tries again.
+            session.rollback()
+            log.warning("job %s: could not claim its tick (database busy or unavailable)", job.name)
             return None
     return int(claim_id)
 
