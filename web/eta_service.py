@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 from flask import Flask
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from routing.backtest import BacktestReport, HeldOut, run_backtest
@@ -167,7 +168,12 @@ def refresh_model_job(app: Flask, now: datetime) -> None:
 
 
 def revise(session: Session, now: datetime, since: datetime) -> int:
-    """Store a new ETA revision for parcels in flight whose p50 moved, or that have none yet."""
+    """Store a new ETA revision for parcels in flight whose p50 moved, or that have none yet.
+
+    The estimates are worked out in a read-only transaction and written in a short one afterwards, so
+    that on SQLite the minutes of Monte Carlo never hold the write lock.
+    """
+    read_only(session)
     ids = list(
         session.scalars(
             select(models.Parcel.id).where(
@@ -175,7 +181,7 @@ def revise(session: Session, now: datetime, since: datetime) -> int:
             )
         )
     )
-    revised = 0
+    changed: list[tuple[int, EtaEstimate, datetime | None]] = []
     for parcel_id in ids:
         result = estimate(session, parcel_id, now)
         if result is None:
@@ -186,8 +192,10 @@ def revise(session: Session, now: datetime, since: datetime) -> int:
             .order_by(models.EtaRevision.computed_at.desc())
             .limit(1)
         ).scalar()
-        if last is not None and abs(result.p50 - last) < REVISION_THRESHOLD:
-            continue
+        if last is None or abs(result.p50 - last) >= REVISION_THRESHOLD:
+            changed.append((parcel_id, result, last))
+    session.commit()
+    for parcel_id, result, last in changed:
         session.add(
             models.EtaRevision(
                 parcel_id=parcel_id,
@@ -200,9 +208,12 @@ def revise(session: Session, now: datetime, since: datetime) -> int:
             )
         )
         _notify_revision(session, parcel_id, result, last)
-        revised += 1
-    session.commit()
-    return revised
+    try:
+        session.commit()
+    except IntegrityError:  # a parcel merged away meanwhile: its revisions went with it
+        session.rollback()
+        return 0
+    return len(changed)
 
 
 def _notify_revision(

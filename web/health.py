@@ -42,8 +42,8 @@ def healthz() -> Response:
 def readyz() -> Response:
     """Readiness: the database answers a query."""
     try:
-        with database().engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
+        with database().engine.connect().execution_options(sqlite_begin="DEFERRED") as conn:
+            conn.execute(text("SELECT 1"))  # a reader: never waits for SQLite's write lock
         _sqlite_file_opens()
     except (SQLAlchemyError, sqlite3.Error) as exc:
         raise Problem(

@@ -173,3 +173,22 @@ def test_backtest_cli_refuses_an_empty_history(app):
     result = app.test_cli_runner().invoke(args=["eta", "backtest"])
     assert result.exit_code != 0
     assert "no parcels" in result.output
+
+
+def test_eta_revisions_are_stored_once_until_the_estimate_moves(app, client, make_key):
+    from sqlalchemy import func, select
+
+    from tracking import models
+    from web.eta_service import revise_etas_job
+
+    _push_journey(client, make_key("carrier", "acme_post"))
+    now = datetime.now(UTC)
+    revise_etas_job(app, now)
+    revise_etas_job(app, now + timedelta(minutes=1))
+    with app.app_context():
+        session = app.extensions["silkway.db"].session()
+        revisions = session.scalars(select(models.EtaRevision)).all()
+        assert len(revisions) == 1
+        assert revisions[0].p10 <= revisions[0].p50 <= revisions[0].p90
+        assert session.scalar(select(func.count()).select_from(models.EtaModel)) == 0
+        session.close()
