@@ -130,6 +130,10 @@ def _run_live(base: str, stop: threading.Event) -> None:
         click.echo("  (live mode unavailable: the demo world simulator is not installed)", err=True)
         return
     url = current_app.extensions["silkway.db"].url
+    keys = Path("instance") / "demo-keys.json"
+    if not keys.exists():
+        click.echo(f"  (live mode off: {keys} is missing; build the world first with silkway demo)", err=True)
+        return
     thread = threading.Thread(target=run_live, args=(base, url, 7, stop), daemon=True, name="demo-live")
     thread.start()
     click.echo("  new scans arrive every few seconds; reload a tracking page to see them")
