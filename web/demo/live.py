@@ -15,6 +15,9 @@ import urllib.error
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
+
 from tracking.db import make_engine
 from web.demo import state, truth
 from web.demo.feed import Feed, FeedStats, HttpTransport
@@ -57,13 +60,26 @@ def run_live(
             except (urllib.error.URLError, OSError) as exc:
                 log.warning("demo live: server unreachable (%s); retrying next round", exc)
             else:
-                with engine.begin() as connection:
-                    truth.apply(connection, _truth_rows(run, feed.stats, now, demo.seed))
+                _record_truth(engine, _truth_rows(run, feed.stats, now, demo.seed), stop)
                 demo.pushed_until = now
                 state.save(demo, keys_path)
             stop.wait(interval_s)
     finally:
         engine.dispose()
+
+
+def _record_truth(engine: Engine, rows: list[dict[str, object]], stop: threading.Event) -> None:
+    """Write this round's ground truth; a busy SQLite file is waited out, never fatal to live mode."""
+    for attempt in range(5):
+        try:
+            with engine.begin() as connection:
+                truth.apply(connection, rows)
+            return
+        except OperationalError as exc:
+            log.warning("demo live: could not record the truth (%s); retrying", type(exc).__name__)
+            if stop.wait(1 + attempt):
+                return
+    log.warning("demo live: gave up recording this round's truth; the scans were delivered")
 
 
 def step(run: WorldRun, feed: Feed, merchants: MerchantApi, now: datetime) -> None:
