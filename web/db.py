@@ -67,7 +67,12 @@ def database() -> Database:
 
 
 def get_session() -> Session:
-    """The session of the current request or CLI command, opened on first use."""
+    """The session of the current request or CLI command, opened on first use.
+
+    It lives until the app context ends. Outside a request that is the end of the CLI command, and on
+    SQLite its transaction (IMMEDIATE) holds the write lock until then: a command that keeps running,
+    like ``serve-demo``, must read in a session of its own and close it.
+    """
     if "db_session" not in g:
         g.db_session = database().session()
         if has_request_context() and request.method in SAFE_METHODS and database().url.startswith("sqlite"):

@@ -17,7 +17,8 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from tracking import models
-from web.db import get_session
+from tracking.db import read_only
+from web.db import database
 from web.scheduler import serve
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,8 +40,12 @@ def scheduler_command(poll: float) -> None:
 
 
 def example_parcels(limit: int = 2) -> dict[str, list[str]]:
-    """Tracking numbers of a few interesting parcels by kind, for the demo's start banner."""
-    session = get_session()
+    """Tracking numbers of a few interesting parcels by kind, for the demo's start banner.
+
+    It reads in a session of its own, closed before it returns: ``serve-demo`` keeps its app context
+    (and so the ``g`` session of get_session()) for as long as it serves, and a transaction left open
+    there would hold SQLite's write lock against the scheduler and live mode until Ctrl-C.
+    """
     kinds = {
         "delivered": models.Parcel.status == "delivered",
         "at customs": models.Parcel.substatus.in_(["customs_processing", "customs_held"]),
@@ -49,15 +54,17 @@ def example_parcels(limit: int = 2) -> dict[str, list[str]]:
         "in transit": models.Parcel.status == "in_transit",
     }
     out: dict[str, list[str]] = {}
-    for label, condition in kinds.items():
-        query = (
-            select(models.Identifier.number)
-            .join(models.Parcel, models.Parcel.id == models.Identifier.parcel_id)
-            .where(condition)
-            .order_by(models.Parcel.updated_at.desc())
-            .limit(limit)
-        )
-        out[label] = list(session.scalars(query))
+    with database().session() as session:
+        read_only(session)
+        for label, condition in kinds.items():
+            query = (
+                select(models.Identifier.number)
+                .join(models.Parcel, models.Parcel.id == models.Identifier.parcel_id)
+                .where(condition)
+                .order_by(models.Parcel.updated_at.desc())
+                .limit(limit)
+            )
+            out[label] = list(session.scalars(query))
     return out
 
 

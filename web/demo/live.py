@@ -69,7 +69,11 @@ def run_live(
 
 
 def _record_truth(engine: Engine, rows: list[dict[str, object]], stop: threading.Event) -> None:
-    """Write this round's ground truth; a busy SQLite file is waited out, never fatal to live mode."""
+    """Write this round's ground truth; a failed write is retried a few times, never fatal to live mode.
+
+    SQLite's busy timeout already waits for the other writers (their transactions are short); this is
+    for a database that is away, or a lock held past that timeout, which the warnings then show.
+    """
     for attempt in range(5):
         try:
             with engine.begin() as connection:
