@@ -15,49 +15,25 @@ numbers (AfterShip's hand-over to another carrier) are linked on every event.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from carriers.codetables import GENERIC, Mapping, code_table, country_code, local_zone
-from carriers.jsonfeed import ItemInvalid, linked, load_json, obj, parse_iso, text, tracking_number
+from carriers.jsonfeed import ItemInvalid, linked, load_json, obj, parse_iso, text
+from carriers.scans import ScanReader, TrackingShape, parse_tracking
 from tracking.events import Location, ParseResult, PayloadError, ScanEvent
 
 name = "aftership"
 content_types = ("application/json",)
 
 _TABLE = code_table("aftership_tags")
+_SHAPE = TrackingShape(number="tracking_number", scans="checkpoints")
 _EDD_ERROR = "AfterShip estimated-delivery-date payloads are predictions, not tracking feeds"
 
 
 def parse(raw: bytes, content_type: str, carrier: str) -> ParseResult:
     """Parse an AfterShip tracking (webhook msg or GET answer): one item per checkpoint."""
-    result = ParseResult()
-    tracking = _tracking(load_json(raw))
-    if tracking is None:
-        result.ignored += 1
-        return result
-    try:
-        number = tracking_number(tracking.get("tracking_number"), "tracking_number")
-    except ItemInvalid as exc:
-        raise PayloadError(str(exc)) from None
-    checkpoints = tracking.get("checkpoints")
-    if checkpoints is None or checkpoints == []:
-        result.ignored += 1
-        return result
-    if not isinstance(checkpoints, list):
-        raise PayloadError("checkpoints must be an array")
-    couriers = tracking.get("next_couriers")
-    next_numbers = [obj(c).get("tracking_number") for c in couriers] if isinstance(couriers, list) else []
-    links = linked(next_numbers, number)
-    for index, checkpoint in enumerate(checkpoints):
-        try:
-            event, known = _event(checkpoint, number, carrier, links)
-        except ItemInvalid as exc:
-            result.reject(index, str(exc), exc.field or None)
-            continue
-        result.add(event, index)
-        if not known and event.raw_code:
-            result.note_unmapped(event.raw_code)
-    return result
+    return parse_tracking(_tracking(load_json(raw)), _SHAPE, partial(_checkpoint_reader, carrier))
 
 
 def map_subtag(subtag: str | None, tag: str | None = None) -> tuple[Mapping, bool]:
@@ -88,6 +64,12 @@ def _tracking(doc: Any) -> dict[str, Any] | None:
     if not isinstance(candidate, dict) or "tracking_number" not in candidate:
         raise PayloadError('expected an AfterShip tracking object with "tracking_number"')
     return candidate
+
+
+def _checkpoint_reader(carrier: str, tracking: dict[str, Any], number: str) -> ScanReader:
+    couriers = tracking.get("next_couriers")
+    next_numbers = [obj(c).get("tracking_number") for c in couriers] if isinstance(couriers, list) else []
+    return partial(_event, number=number, carrier=carrier, links=linked(next_numbers, number))
 
 
 def _event(checkpoint: Any, number: str, carrier: str, links: tuple[str, ...]) -> tuple[ScanEvent, bool]:

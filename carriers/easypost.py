@@ -14,47 +14,25 @@ and ``status_detail`` refines it (``data/easypost_statuses.json``); ``raw_code``
 from __future__ import annotations
 
 from datetime import UTC
+from functools import partial
 from typing import Any
 
 from carriers.codetables import GENERIC, Mapping, code_table, country_code
-from carriers.jsonfeed import ItemInvalid, linked, load_json, obj, parse_iso, text, tracking_number
+from carriers.jsonfeed import ItemInvalid, linked, load_json, obj, parse_iso, text
+from carriers.scans import ScanReader, TrackingShape, parse_tracking
 from tracking.events import Location, ParseResult, PayloadError, ScanEvent
 
 name = "easypost"
 content_types = ("application/json",)
 
 _TABLE = code_table("easypost_statuses")
+_SHAPE = TrackingShape(number="tracking_code", scans="tracking_details")
 _TRACKER_EVENTS = ("tracker.updated", "tracker.created")
 
 
 def parse(raw: bytes, content_type: str, carrier: str) -> ParseResult:
     """Parse an EasyPost Event or Tracker: one item per tracking detail."""
-    result = ParseResult()
-    tracker = _tracker(load_json(raw))
-    if tracker is None:
-        result.ignored += 1
-        return result
-    try:
-        number = tracking_number(tracker.get("tracking_code"), "tracking_code")
-    except ItemInvalid as exc:
-        raise PayloadError(str(exc)) from None
-    details = tracker.get("tracking_details")
-    if details is None or details == []:
-        result.ignored += 1
-        return result
-    if not isinstance(details, list):
-        raise PayloadError("tracking_details must be an array")
-    links = linked([obj(tracker.get("carrier_detail")).get("alternate_identifier")], number)
-    for index, detail in enumerate(details):
-        try:
-            event, known = _event(detail, number, carrier, links)
-        except ItemInvalid as exc:
-            result.reject(index, str(exc), exc.field or None)
-            continue
-        result.add(event, index)
-        if not known and event.raw_code:
-            result.note_unmapped(event.raw_code)
-    return result
+    return parse_tracking(_tracker(load_json(raw)), _SHAPE, partial(_detail_reader, carrier))
 
 
 def map_status(status: str | None, detail: str | None) -> tuple[Mapping, bool]:
@@ -81,6 +59,11 @@ def _tracker(doc: Any) -> dict[str, Any] | None:
     if doc.get("object") == "Tracker" or "tracking_code" in doc:
         return doc
     raise PayloadError('expected an EasyPost Event or Tracker object ("object" field)')
+
+
+def _detail_reader(carrier: str, tracker: dict[str, Any], number: str) -> ScanReader:
+    links = linked([obj(tracker.get("carrier_detail")).get("alternate_identifier")], number)
+    return partial(_event, number=number, carrier=carrier, links=links)
 
 
 def _event(detail: Any, number: str, carrier: str, links: tuple[str, ...]) -> tuple[ScanEvent, bool]:
