@@ -23,27 +23,20 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timezone
+from functools import partial
 from typing import Any
 
 from carriers.codetables import GENERIC, Mapping, by_prefix, code_table, country_code, local_zone
-from carriers.jsonfeed import (
-    BEIJING,
-    ItemInvalid,
-    from_epoch_ms,
-    linked,
-    load_json,
-    obj,
-    parse_iso,
-    text,
-    tracking_number,
-)
+from carriers.jsonfeed import BEIJING, ItemInvalid, from_epoch_ms, linked, load_json, obj, parse_iso, text
 from carriers.jsonfeed import parse_gmt_offset as parse_gmt_offset
+from carriers.scans import ScanReader, TrackingShape, parse_trackings
 from tracking.events import Location, ParseResult, PayloadError, ScanEvent
 
 name = "cainiao"
 content_types = ("application/json",)
 
 _TABLE = code_table("cainiao_action_codes")
+_SHAPE = TrackingShape(number="mailNo", scans="detailList", noun="module")
 _GENERIC_TEXT = "carrier update"
 _PRE_MAIN = re.compile(r"preMainCode\s*:\s*([A-Za-z0-9]{5,40})", re.ASCII)
 _TOKEN = re.compile(r"[A-Za-z0-9]+", re.ASCII)
@@ -51,13 +44,7 @@ _TOKEN = re.compile(r"[A-Za-z0-9]+", re.ASCII)
 
 def parse(raw: bytes, content_type: str, carrier: str) -> ParseResult:
     """Parse a Cainiao detail payload: one item per module, per-scan errors inside each item."""
-    result = ParseResult()
-    for index, module in enumerate(_modules(load_json(raw))):
-        try:
-            _parse_module(module, index, carrier, result)
-        except ItemInvalid as exc:
-            result.reject(index, str(exc), exc.field or None)
-    return result
+    return parse_trackings(_modules(load_json(raw)), _SHAPE, partial(_detail_reader, carrier))
 
 
 def map_action_code(code: str | None) -> tuple[Mapping, bool]:
@@ -91,34 +78,13 @@ def _modules(doc: Any) -> list[Any]:
     raise PayloadError('expected a Cainiao detail object with a "module" array, or one module')
 
 
-def _parse_module(module: Any, index: int, carrier: str, result: ParseResult) -> None:
-    if not isinstance(module, dict):
-        raise ItemInvalid("", "each module must be a JSON object")
-    number = tracking_number(module.get("mailNo"), "mailNo")
-    details = module.get("detailList")
-    if details is None:
-        details = []
-    if not isinstance(details, list):
-        raise ItemInvalid("detailList", "detailList must be an array")
-    if not details:
-        result.ignored += 1
-        return
+def _detail_reader(carrier: str, module: dict[str, Any], number: str) -> ScanReader:
     countries = {
         "origin": country_code(module.get("originCountry")),
         "destination": country_code(module.get("destCountry")),
     }
     handover = _handover_numbers(module, number)
-    for position, detail in enumerate(details):
-        where = f"detailList[{position}]"
-        try:
-            event, known = _event(detail, number, carrier, countries, handover)
-        except ItemInvalid as exc:
-            field = f"{where}.{exc.field}" if exc.field else where
-            result.reject(index, f"{where}: {exc}", field)
-            continue
-        result.add(event, index)
-        if not known and event.raw_code:
-            result.note_unmapped(event.raw_code)
+    return partial(_event, number=number, carrier=carrier, countries=countries, handover=handover)
 
 
 def _event(

@@ -12,29 +12,26 @@ writes no offset), ``acceptAddress`` (a city) as location name, ``remark`` as de
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import orjson
 
 from carriers.codetables import GENERIC, Mapping, code_table
-from carriers.jsonfeed import BEIJING, ItemInvalid, load_json, obj, parse_iso, text, tracking_number
+from carriers.jsonfeed import BEIJING, ItemInvalid, load_json, obj, parse_iso, text
+from carriers.scans import ScanReader, TrackingShape, parse_trackings
 from tracking.events import Location, ParseResult, PayloadError, ScanEvent
 
 name = "sf_express"
 content_types = ("application/json",)
 
 _TABLE = code_table("sf_express_opcodes")
+_SHAPE = TrackingShape(number="mailNo", scans="routes", noun="routeResps entry")
 
 
 def parse(raw: bytes, content_type: str, carrier: str) -> ParseResult:
     """Parse an SF Express route answer: one item per waybill, per-route errors inside it."""
-    result = ParseResult()
-    for index, waybill in enumerate(_waybills(load_json(raw))):
-        try:
-            _parse_waybill(waybill, index, carrier, result)
-        except ItemInvalid as exc:
-            result.reject(index, str(exc), exc.field or None)
-    return result
+    return parse_trackings(_waybills(load_json(raw)), _SHAPE, partial(_route_reader, carrier))
 
 
 def map_opcode(code: str | None) -> tuple[Mapping, bool]:
@@ -65,26 +62,8 @@ def _waybills(doc: Any) -> list[Any]:
     return waybills
 
 
-def _parse_waybill(waybill: Any, index: int, carrier: str, result: ParseResult) -> None:
-    if not isinstance(waybill, dict):
-        raise ItemInvalid("", "each routeResps entry must be a JSON object")
-    number = tracking_number(waybill.get("mailNo"), "mailNo")
-    routes = waybill.get("routes")
-    if routes is None or routes == []:
-        result.ignored += 1
-        return
-    if not isinstance(routes, list):
-        raise ItemInvalid("routes", "routes must be an array")
-    for position, route in enumerate(routes):
-        where = f"routes[{position}]"
-        try:
-            event, known = _event(route, number, carrier)
-        except ItemInvalid as exc:
-            result.reject(index, f"{where}: {exc}", f"{where}.{exc.field}" if exc.field else where)
-            continue
-        result.add(event, index)
-        if not known and event.raw_code:
-            result.note_unmapped(event.raw_code)
+def _route_reader(carrier: str, waybill: dict[str, Any], number: str) -> ScanReader:
+    return partial(_event, number=number, carrier=carrier)
 
 
 def _event(route: Any, number: str, carrier: str) -> tuple[ScanEvent, bool]:

@@ -15,25 +15,19 @@ the event's number, and ``waybill_number`` / ``exchange_number`` (when the answe
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from carriers.codetables import GENERIC, Mapping, by_prefix, code_table
-from carriers.jsonfeed import (
-    BEIJING,
-    ItemInvalid,
-    linked,
-    load_json,
-    parse_gmt_offset,
-    parse_iso,
-    text,
-    tracking_number,
-)
+from carriers.jsonfeed import BEIJING, ItemInvalid, linked, load_json, parse_gmt_offset, parse_iso, text
+from carriers.scans import ScanReader, TrackingShape, parse_trackings
 from tracking.events import Location, ParseResult, PayloadError, ScanEvent
 
 name = "yanwen"
 content_types = ("application/json",)
 
 _TABLE = code_table("yanwen_codes")
+_SHAPE = TrackingShape(number="tracking_number", scans="checkpoints", noun="result entry")
 
 
 def parse(raw: bytes, content_type: str, carrier: str) -> ParseResult:
@@ -43,13 +37,7 @@ def parse(raw: bytes, content_type: str, carrier: str) -> ParseResult:
         if isinstance(doc, dict) and doc.get("code") not in (0, "0", None):
             raise PayloadError(f"Yanwen answered an error: {text(doc.get('message')) or doc.get('code')}")
         raise PayloadError('expected a Yanwen answer object with a "result" array')
-    result = ParseResult()
-    for index, parcel in enumerate(doc["result"]):
-        try:
-            _parse_parcel(parcel, index, carrier, result)
-        except ItemInvalid as exc:
-            result.reject(index, str(exc), exc.field or None)
-    return result
+    return parse_trackings(doc["result"], _SHAPE, partial(_checkpoint_reader, carrier))
 
 
 def map_status(code: str | None) -> tuple[Mapping, bool]:
@@ -62,27 +50,9 @@ def map_status(code: str | None) -> tuple[Mapping, bool]:
     return by_prefix(_TABLE["prefixes"], code) or GENERIC, False
 
 
-def _parse_parcel(parcel: Any, index: int, carrier: str, result: ParseResult) -> None:
-    if not isinstance(parcel, dict):
-        raise ItemInvalid("", "each result entry must be a JSON object")
-    number = tracking_number(parcel.get("tracking_number"), "tracking_number")
-    checkpoints = parcel.get("checkpoints")
-    if checkpoints is None or checkpoints == []:
-        result.ignored += 1
-        return
-    if not isinstance(checkpoints, list):
-        raise ItemInvalid("checkpoints", "checkpoints must be an array")
+def _checkpoint_reader(carrier: str, parcel: dict[str, Any], number: str) -> ScanReader:
     links = linked([parcel.get("waybill_number"), parcel.get("exchange_number")], number)
-    for position, checkpoint in enumerate(checkpoints):
-        where = f"checkpoints[{position}]"
-        try:
-            event, known = _event(checkpoint, number, carrier, links)
-        except ItemInvalid as exc:
-            result.reject(index, f"{where}: {exc}", f"{where}.{exc.field}" if exc.field else where)
-            continue
-        result.add(event, index)
-        if not known and event.raw_code:
-            result.note_unmapped(event.raw_code)
+    return partial(_event, number=number, carrier=carrier, links=links)
 
 
 def _event(checkpoint: Any, number: str, carrier: str, links: tuple[str, ...]) -> tuple[ScanEvent, bool]:
