@@ -34,6 +34,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
+from urllib.request import urlopen
 
 import psycopg
 
@@ -114,6 +115,17 @@ def sample_numbers(url: str, count: int, seed: int = 7) -> list[str]:
     numbers = [str(r[0]) for r in rows]
     rng.shuffle(numbers)
     return numbers
+
+
+def eta_cache_counts(base: str) -> tuple[float, float]:
+    """(hits, misses) of the lookup ETA cache so far, summed over the workers (from ``/metrics``)."""
+    counts = {"hit": 0.0, "miss": 0.0}
+    with urlopen(base + "/metrics", timeout=10) as resp:
+        for line in resp.read().decode().splitlines():
+            if line.startswith("silkway_eta_cache_total{"):
+                result = line.split('result="', 1)[1].split('"', 1)[0]
+                counts[result] = counts.get(result, 0.0) + float(line.rsplit(" ", 1)[1])
+    return counts["hit"], counts["miss"]
 
 
 def wrk_run(base: str, target: Target, numbers_file: Path, script: Path, args: argparse.Namespace) -> Run:
@@ -241,16 +253,25 @@ def main() -> None:
                     **{**vars(args), "connections": connections, "threads": min(args.threads, connections)}
                 )
                 for target in TARGETS:
+                    hits, misses = eta_cache_counts(base)
                     run = (
                         wrk_run(base, target, numbers_file, script, opts)
                         if use_wrk
                         else python_run(base, target, numbers, opts)
                     )
                     runs[(target.name, label)].append(run)
+                    hits, misses = (
+                        a - b for a, b in zip(eta_cache_counts(base), (hits, misses), strict=True)
+                    )
+                    share = (
+                        f"  ETA cache hits {hits / (hits + misses):4.0%}"
+                        if hits + misses and not target.fixed
+                        else ""
+                    )
                     print(
                         f"  run {repeat + 1} {label:9} c={connections:<2} {target.name:26} "
                         f"{run.rps:8,.0f} req/s  p50 {run.p50_ms:6.1f} ms  p99 {run.p99_ms:6.1f} ms  "
-                        f"errors {run.errors}",
+                        f"errors {run.errors}{share}",
                         flush=True,
                     )
     shutil.rmtree(tmp, ignore_errors=True)

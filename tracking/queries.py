@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import Executable, bindparam, select
+from sqlalchemy import Executable, bindparam, func, select, true
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
 from tracking import models
@@ -54,37 +56,53 @@ def find_parcel_id(session: Session, number: str) -> int | None:
     )
 
 
-@lru_cache(maxsize=1)
-def _view_query() -> Executable:
-    """The parcel with its events, places and carriers, through one of its numbers (built once)."""
+@lru_cache(maxsize=4)
+def _view_query(dialect: str) -> Executable:
+    """The parcel with its events, places and carriers, through one of its numbers (built once).
+
+    On PostgreSQL the parcel's numbers come along in the same round trip (a lateral ``array_agg``); SQLite,
+    in process, reads them with a second query.
+    """
     parcel, event, place = models.Parcel, models.ScanEvent, models.Location
-    return (
-        select(
-            parcel.id,
-            parcel.status.label("parcel_status"),
-            parcel.substatus.label("parcel_substatus"),
-            parcel.status_at,
-            parcel.last_event_at,
-            parcel.service,
-            parcel.origin,
-            parcel.destination,
-            event.id.label("event_id"),
-            event.status,
-            event.substatus,
-            event.occurred_at,
-            event.utc_offset_minutes,
-            event.description,
-            event.raw_code,
-            place.name,
-            place.country,
-            place.lat,
-            place.lon,
-            place.place_id,
-            models.Carrier.code,
+    columns: list[Any] = [
+        parcel.id,
+        parcel.status.label("parcel_status"),
+        parcel.substatus.label("parcel_substatus"),
+        parcel.status_at,
+        parcel.last_event_at,
+        parcel.service,
+        parcel.origin,
+        parcel.destination,
+        event.id.label("event_id"),
+        event.status,
+        event.substatus,
+        event.occurred_at,
+        event.utc_offset_minutes,
+        event.description,
+        event.raw_code,
+        place.name,
+        place.country,
+        place.lat,
+        place.lon,
+        place.place_id,
+        models.Carrier.code,
+    ]
+    numbers = None
+    if dialect == "postgresql":
+        mine = models.Identifier.__table__.alias("numbers_of_parcel")
+        numbers = (
+            select(func.array_agg(aggregate_order_by(mine.c.number, mine.c.id)).label("numbers"))
+            .where(mine.c.parcel_id == parcel.id)
+            .lateral("parcel_numbers")
         )
-        .select_from(models.Identifier)
-        .join(parcel, parcel.id == models.Identifier.parcel_id)
-        .outerjoin(event, event.parcel_id == parcel.id)
+        columns.append(numbers.c.numbers)
+    query = (
+        select(*columns).select_from(models.Identifier).join(parcel, parcel.id == models.Identifier.parcel_id)
+    )
+    if numbers is not None:
+        query = query.join(numbers, true())
+    return (
+        query.outerjoin(event, event.parcel_id == parcel.id)
         .outerjoin(place, place.id == event.location_id)
         .outerjoin(models.Carrier, models.Carrier.id == event.carrier_id)
         .where(models.Identifier.number == bindparam("number"))
@@ -102,25 +120,37 @@ def _numbers_query() -> Executable:
     )
 
 
+def begin_lookup(session: Session) -> None:
+    """Make the session's reads for a lookup cheap: on PostgreSQL in autocommit, so no BEGIN or ROLLBACK
+    round trips surround the one query (lookups only read; SQLite's read-only sessions begin DEFERRED)."""
+    if session.get_bind().dialect.name == "postgresql" and not session.in_transaction():
+        session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+
+
 def public_parcel(session: Session, number: str) -> PublicParcel | None:
     """The public view of the parcel that carries ``number``, newest event first.
 
-    Two indexed queries of plain columns (the hot path of every lookup): the parcel with its events,
-    places and carriers, reached through the identifier; then the parcel's numbers.
+    Indexed queries of plain columns (the hot path of every lookup): the parcel with its events, places
+    and carriers, reached through the identifier, with the parcel's numbers on PostgreSQL (one round
+    trip); on SQLite the numbers are a second query.
     """
     normalized = normalize_number(number)
     session.flush()  # what session.execute would autoflush; the queries below bypass the ORM
     conn = session.connection()  # plain Core execution: no ORM result processing on the hot path
-    rows = conn.execute(_view_query(), {"number": normalized}).all()
+    dialect = conn.dialect.name
+    rows = conn.execute(_view_query(dialect), {"number": normalized}).all()
     if not rows:
         return None
     first = rows[0]
     parcel_id = int(first.id)
-    numbers = conn.execute(_numbers_query(), {"parcel_id": parcel_id}).scalars().all()
+    if dialect == "postgresql":
+        numbers = list(first.numbers or ())
+    else:
+        numbers = list(conn.execute(_numbers_query(), {"parcel_id": parcel_id}).scalars())
     view = PublicParcel(
         id=parcel_id,
         tracking_number=normalized,
-        identifiers=list(numbers),
+        identifiers=numbers,
         status=first.parcel_status,
         substatus=first.parcel_substatus,
         status_at=first.status_at,

@@ -9,7 +9,7 @@ from flask import Blueprint, Response
 from spectree import Response as Doc
 
 from tracking.numbers import recognize
-from tracking.queries import PublicParcel, public_parcel
+from tracking.queries import PublicParcel, begin_lookup, public_parcel
 from web.db import get_session
 from web.errors import Problem, json_response
 from web.eta_service import parcel_eta
@@ -77,9 +77,7 @@ def not_found(number: str) -> Problem:
 def get_parcel(tracking_number: str) -> Response:
     """The public view of a parcel, by any of its tracking numbers, newest event first."""
     session = get_session()
-    if session.get_bind().dialect.name == "postgresql":
-        # Only reads: autocommit spares the BEGIN and ROLLBACK round trips around them.
-        session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    begin_lookup(session)
     view = public_parcel(session, tracking_number)
     if view is None:
         raise not_found(tracking_number)

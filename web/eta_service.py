@@ -2,19 +2,29 @@
 
 Every process keeps one EtaEngine for the newest stored model and checks for a newer one at most once a
 minute, so a model learned by the scheduler reaches every worker without a restart.
+
+Lookups (the public API and the tracking page) keep the ETA they worked out in a small per-process cache
+keyed on the parcel, a digest of exactly what the engine was given (numbers, service, origin,
+destination and every scan) and the model version: a new or changed event, or a newer model, is a new key,
+so a kept answer is never older than the parcel's events or the model. It is kept for at most
+``ETA_CACHE_SECONDS`` (default 300, the scheduler's revision interval; 0 turns the cache off) and says
+when it was worked out in ``as_of``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
-from flask import Flask
+from flask import Flask, current_app, has_app_context
+from prometheus_client import Counter
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -38,6 +48,13 @@ log = logging.getLogger("silkway.eta")
 MODEL_CHECK_SECONDS = 60.0
 LEARNING_WINDOW = timedelta(days=120)
 REVISION_THRESHOLD = timedelta(hours=6)
+CACHE_SECONDS = 300.0
+CACHE_SIZE = 2048
+
+CacheKey = tuple[int, str, bytes]  # parcel id, model version, track digest
+CACHE_LOOKUPS = Counter(
+    "silkway_eta_cache_total", "lookup ETAs served from the per-process cache or worked out", ["result"]
+)
 
 
 def to_track(stored: StoredTrack) -> ParcelTrack:
@@ -79,8 +96,9 @@ def current_engine(session: Session) -> EtaEngine:
 
 
 def forget_engine() -> None:
-    """Drop the cached engine (tests, after storing a model by hand)."""
+    """Drop the cached engine and the lookup ETAs (tests, after storing a model by hand)."""
     _current.engine, _current.version, _current.checked = None, None, 0.0
+    lookup_cache.clear()
 
 
 def estimate(session: Session, parcel_id: int, as_of: datetime | None = None) -> EtaEstimate | None:
@@ -104,25 +122,102 @@ def eta_json(result: EtaEstimate, as_of: datetime) -> dict[str, Any]:
     return body
 
 
-def parcel_eta(session: Session, view: PublicParcel, as_of: datetime | None = None) -> dict[str, Any] | None:
-    """The ETA of the parcel shown by a public view, as JSON-ready data; None when it cannot be told.
+class EtaCache:
+    """A bounded, thread-safe LRU of lookup ETAs whose entries expire ``seconds`` after they were stored."""
 
-    It reads nothing more from the database: the view already holds the parcel's events (the lookup's
-    hot path, used by the API and the tracking page).
-    """
-    as_of = as_of or datetime.now(UTC)
+    def __init__(self, size: int = CACHE_SIZE) -> None:
+        self.size = size
+        self._entries: OrderedDict[CacheKey, tuple[float, dict[str, Any] | None]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: CacheKey, seconds: float) -> tuple[bool, dict[str, Any] | None]:
+        """(True, the kept answer) when ``key`` was stored less than ``seconds`` ago, else (False, None)."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return False, None
+            if time.monotonic() - entry[0] >= seconds:
+                del self._entries[key]
+                return False, None
+            self._entries.move_to_end(key)
+            return True, entry[1]
+
+    def put(self, key: CacheKey, value: dict[str, Any] | None) -> None:
+        """Keep ``value`` (None too: a parcel the network cannot place), evicting the least recently used."""
+        with self._lock:
+            self._entries[key] = (time.monotonic(), value)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        """Forget everything (tests)."""
+        with self._lock:
+            self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+lookup_cache = EtaCache()
+
+
+def _cache_seconds() -> float:
+    if not has_app_context():
+        return CACHE_SECONDS
+    return float(current_app.config.get("ETA_CACHE_SECONDS", CACHE_SECONDS))
+
+
+def view_track(view: PublicParcel, as_of: datetime) -> ParcelTrack:
+    """What the engine is given for a public view: its numbers, route and the scans made by ``as_of``."""
     scans = tuple(
         TrackScan(e.place_id, e.country, e.status, e.substatus, e.occurred_at.astimezone(UTC))
         for e in reversed(view.events)
         if e.occurred_at <= as_of
     )
-    track = ParcelTrack(tuple(view.identifiers), view.service, view.origin, view.destination, scans)
+    return ParcelTrack(tuple(view.identifiers), view.service, view.origin, view.destination, scans)
+
+
+def track_digest(track: ParcelTrack) -> bytes:
+    """A digest of everything about a track the engine reads (the cache key's event part)."""
+    return hashlib.blake2b(repr(track).encode(), digest_size=16).digest()
+
+
+def _compute(
+    engine: EtaEngine, view: PublicParcel, track: ParcelTrack, as_of: datetime
+) -> dict[str, Any] | None:
     try:
-        result = current_engine(session).in_flight(track, as_of)
+        result = engine.in_flight(track, as_of)
     except ValueError as exc:  # a parcel the network cannot place: no prediction rather than an error
         log.info("no ETA for parcel %s: %s", view.id, exc)
         return None
     return eta_json(result, as_of)
+
+
+def parcel_eta(session: Session, view: PublicParcel, as_of: datetime | None = None) -> dict[str, Any] | None:
+    """The ETA of the parcel shown by a public view, as JSON-ready data; None when it cannot be told.
+
+    It reads nothing more from the database: the view already holds the parcel's events (the lookup's
+    hot path, used by the API and the tracking page). Without ``as_of`` (a lookup now) the answer may come
+    from the lookup cache: the one worked out at its ``as_of`` for the same scans and model, at most
+    ``ETA_CACHE_SECONDS`` ago. With ``as_of`` it is always worked out.
+    """
+    engine = current_engine(session)
+    if as_of is not None:
+        return _compute(engine, view, view_track(view, as_of), as_of)
+    now = datetime.now(UTC)
+    track = view_track(view, now)
+    seconds = _cache_seconds()
+    if seconds <= 0:
+        return _compute(engine, view, track, now)
+    key = (view.id, engine.model.version, track_digest(track))
+    found, body = lookup_cache.get(key, seconds)
+    CACHE_LOOKUPS.labels("hit" if found else "miss").inc()
+    if not found:
+        body = _compute(engine, view, track, now)
+        lookup_cache.put(key, body)
+    # A shallow copy: callers may add to the answer without touching the kept one.
+    return dict(body) if body is not None else None
 
 
 def parcel_eta_by_number(session: Session, number: str, as_of: datetime) -> dict[str, Any] | None:

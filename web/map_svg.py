@@ -143,6 +143,12 @@ def _label(point: MapPoint, view: View, below: bool = False) -> str:
 
 
 def _network_layer(view: View) -> str:
+    return _network_layer_at(f"{0.9 * view.k:.2f}", f"{2.6 * view.k:.1f}")
+
+
+@lru_cache(maxsize=256)
+def _network_layer_at(stroke_width: str, radius: str) -> str:
+    """The network's lines and dots, the same on every map but for two sizes (built once per zoom)."""
     nodes = network()
     lines = []
     for source, target in surface_edges():
@@ -150,11 +156,11 @@ def _network_layer(view: View) -> str:
             (x1, y1), (x2, y2) = (project(nodes[n]["lat"], nodes[n]["lon"]) for n in (source, target))
             lines.append(f'<line x1="{x1}" y1="{y1}" x2="{x2}" y2="{y2}"/>')
     dots = "".join(
-        '<circle cx="{}" cy="{}" r="{:.1f}"/>'.format(*project(n["lat"], n["lon"]), 2.6 * view.k)
+        '<circle cx="{}" cy="{}" r="{}"/>'.format(*project(n["lat"], n["lon"]), radius)
         for n in nodes.values()
     )
     return (
-        f'<g stroke="#8a99a8" stroke-width="{0.9 * view.k:.2f}" stroke-opacity="0.45">{"".join(lines)}</g>'
+        f'<g stroke="#8a99a8" stroke-width="{stroke_width}" stroke-opacity="0.45">{"".join(lines)}</g>'
         f'<g fill="#6b7a89">{dots}</g>'
     )
 

@@ -15,7 +15,7 @@ from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from tracking.numbers import format_examples, normalize, recognize
-from tracking.queries import PublicParcel, public_parcel
+from tracking.queries import PublicParcel, begin_lookup, public_parcel
 from web import limits
 from web.db import get_session
 from web.i18n import LANGUAGES, current_language
@@ -112,6 +112,7 @@ def track(tracking_number: str) -> Any:
     if not well_formed(number):
         return _unknown(tracking_number, number, 400)
     session = get_session()
+    begin_lookup(session)
     view = public_parcel(session, number)
     if view is None:
         return _unknown(tracking_number, number, 404)
