@@ -4,65 +4,18 @@ from __future__ import annotations
 
 import importlib.util
 import re
-from collections.abc import Callable
 from datetime import timedelta
 
-import orjson
-import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import update
 
-from tests.conftest import bearer
+from tests.web.support import ago, register_parcels
 from tracking import models
 from tracking.types import utcnow
 from web.merchant_jobs import stalled_parcels_job
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-@pytest.fixture
-def shop_key(make_key: Callable[..., str]) -> str:
-    return make_key("merchant", "Shop One")
-
-
-@pytest.fixture
-def scan(client: FlaskClient, make_key: Callable[..., str]) -> Callable[..., None]:
-    key = make_key("carrier", "acme_post")
-
-    def _scan(number: str, status: str, substatus: str, days_ago: float) -> None:
-        event = {
-            "tracking_number": number,
-            "status": status,
-            "substatus": substatus,
-            "occurred_at": (utcnow() - timedelta(days=days_ago)).isoformat(),
-            "location": {"name": "Shenzhen", "country": "CN"},
-        }
-        body = orjson.dumps({"events": [event]})
-        resp = client.post(
-            "/api/v1/carriers/acme_post/events",
-            data=body,
-            content_type="application/json",
-            headers=bearer(key),
-        )
-        assert resp.status_code == 200, resp.get_json()
-
-    return _scan
-
-
-def register(client: FlaskClient, key: str, *numbers: str) -> None:
-    parcels = [
-        {
-            "identifiers": [n],
-            "origin": "Shenzhen",
-            "destination": "Moscow",
-            "service": "standard_air",
-            "reference": f"ORDER-{n}",
-        }
-        for n in numbers
-    ]
-    resp = client.post("/api/v1/parcels", json={"parcels": parcels}, headers=bearer(key))
-    assert resp.status_code == 201, resp.get_json()
 
 
 def csrf(client: FlaskClient, path: str = "/dashboard/login") -> str:
@@ -90,10 +43,10 @@ def test_signed_out_visitor_is_sent_to_the_login_form(client):
     assert 'name="key"' in form and 'type="password"' in form
 
 
-def test_merchant_key_signs_in_and_sees_its_parcels_by_status(client, shop_key, scan):
-    register(client, shop_key, "RX000000001CN", "RX000000002CN", "RX000000003CN")
-    scan("RX000000002CN", "in_transit", "departed", 1)
-    scan("RX000000003CN", "delivered", "recipient", 0.5)
+def test_merchant_key_signs_in_and_sees_its_parcels_by_status(client, shop_key, shop, scan):
+    register_parcels(client, shop, "RX000000001CN", "RX000000002CN", "RX000000003CN")
+    scan("RX000000002CN", "in_transit", "departed", ago(days=1))
+    scan("RX000000003CN", "delivered", "recipient", ago(days=0.5))
     sign_in(client, shop_key)
     page = dashboard(client)
     assert "Shop One" in page
@@ -101,9 +54,9 @@ def test_merchant_key_signs_in_and_sees_its_parcels_by_status(client, shop_key, 
     assert counts == {"pending": "1", "in_transit": "1", "delivered": "1"}
 
 
-def test_dashboard_shows_only_the_merchants_own_parcels(client, shop_key, make_key):
-    register(client, make_key("merchant", "Shop Two"), "RX000000009CN")
-    register(client, shop_key, "RX000000001CN")
+def test_dashboard_shows_only_the_merchants_own_parcels(client, shop_key, shop, rival):
+    register_parcels(client, rival, "RX000000009CN")
+    register_parcels(client, shop, "RX000000001CN")
     sign_in(client, shop_key)
     page = dashboard(client)
     assert "RX000000009CN" not in page and "Shop Two" not in page
@@ -154,10 +107,10 @@ def test_revoked_key_signs_the_dashboard_out(app: Flask, client, shop_key):
     assert client.get("/dashboard").status_code == 302
 
 
-def test_delayed_parcels_are_listed(app, client, shop_key, scan):
-    register(client, shop_key, "RX000000001CN", "RX000000002CN")
-    scan("RX000000001CN", "in_transit", "departed", 9)
-    scan("RX000000002CN", "in_transit", "departed", 1)
+def test_delayed_parcels_are_listed(app, client, shop_key, shop, scan):
+    register_parcels(client, shop, "RX000000001CN", "RX000000002CN")
+    scan("RX000000001CN", "in_transit", "departed", ago(days=9))
+    scan("RX000000002CN", "in_transit", "departed", ago(days=1))
     stalled_parcels_job(app, utcnow())
     sign_in(client, shop_key)
     page = dashboard(client)
@@ -166,11 +119,11 @@ def test_delayed_parcels_are_listed(app, client, shop_key, scan):
     assert "RX000000001CN" in section and "ORDER-RX000000001CN" in section and "RX000000002CN" not in section
 
 
-def test_chart_counts_each_parcel_in_flight_once_by_day(client, shop_key, scan):
-    register(client, shop_key, "RX000000001CN", "RX000000002CN", "RX000000003CN")
-    scan("RX000000001CN", "in_transit", "departed", 3.5)
-    scan("RX000000002CN", "in_transit", "departed", 3.2)
-    scan("RX000000003CN", "delivered", "recipient", 1)
+def test_chart_counts_each_parcel_in_flight_once_by_day(client, shop_key, shop, scan):
+    register_parcels(client, shop, "RX000000001CN", "RX000000002CN", "RX000000003CN")
+    scan("RX000000001CN", "in_transit", "departed", ago(days=3.5))
+    scan("RX000000002CN", "in_transit", "departed", ago(days=3.2))
+    scan("RX000000003CN", "delivered", "recipient", ago(days=1))
     sign_in(client, shop_key)
     page = dashboard(client)
     svg = page.split("<svg", 1)[1].split("</svg>", 1)[0]

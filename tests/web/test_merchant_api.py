@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 
 import orjson
@@ -12,57 +10,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.conftest import bearer
+from tests.web.support import PARCELS, ago, parcel
 from tracking.types import utcnow
 from web.merchant_jobs import stalled_parcels_job
-
-PARCELS = "/api/v1/parcels"
-
-
-def parcel(number: str = "RX747628194CN", reference: str = "ORDER-1", **extra: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "identifiers": [number],
-        "origin": "Shenzhen",
-        "destination": "Moscow",
-        "service": "standard_air",
-        "reference": reference,
-    }
-    body.update(extra)
-    return body
-
-
-@pytest.fixture
-def shop(make_key: Callable[..., str]) -> dict[str, str]:
-    return bearer(make_key("merchant", "Shop One"))
-
-
-@pytest.fixture
-def rival(make_key: Callable[..., str]) -> dict[str, str]:
-    return bearer(make_key("merchant", "Shop Two"))
-
-
-@pytest.fixture
-def scan(client: FlaskClient, make_key: Callable[..., str]) -> Callable[..., None]:
-    key = make_key("carrier", "acme_post")
-
-    def _scan(
-        number: str, status: str = "in_transit", substatus: str = "departed", at: str | None = None
-    ) -> None:
-        event = {
-            "tracking_number": number,
-            "status": status,
-            "substatus": substatus,
-            "occurred_at": at or (utcnow() - timedelta(hours=1)).isoformat(),
-            "location": {"name": "Shenzhen", "country": "CN"},
-        }
-        resp = client.post(
-            "/api/v1/carriers/acme_post/events",
-            data=orjson.dumps({"events": [event]}),
-            content_type="application/json",
-            headers=bearer(key),
-        )
-        assert resp.status_code == 200, resp.get_json()
-
-    return _scan
 
 
 def register(client: FlaskClient, headers: dict[str, str], body: Any) -> Any:
@@ -217,8 +167,8 @@ def test_listing_filters_by_updated_since(client, shop, scan):
 
 def test_listing_filters_delayed_parcels(app, client, shop, scan):
     register(client, shop, [parcel("RX000000001CN", "A"), parcel("RX000000002CN", "B")])
-    scan("RX000000001CN", at=(utcnow() - timedelta(days=9)).isoformat())
-    scan("RX000000002CN", at=(utcnow() - timedelta(days=1)).isoformat())
+    scan("RX000000001CN", at=ago(days=9))
+    scan("RX000000002CN", at=ago(days=1))
     stalled_parcels_job(app, utcnow())
     delayed = listing(client, shop, "?delayed=true")["parcels"]
     assert [p["reference"] for p in delayed] == ["A"] and delayed[0]["delayed"] is True
@@ -227,7 +177,7 @@ def test_listing_filters_delayed_parcels(app, client, shop, scan):
 
 def test_parcel_that_moves_again_is_no_longer_delayed(app, client, shop, scan):
     register(client, shop, parcel())
-    scan("RX747628194CN", at=(utcnow() - timedelta(days=9)).isoformat())
+    scan("RX747628194CN", at=ago(days=9))
     stalled_parcels_job(app, utcnow())
     assert len(listing(client, shop, "?delayed=true")["parcels"]) == 1
     scan("RX747628194CN", "in_transit", "arrived")
@@ -237,14 +187,14 @@ def test_parcel_that_moves_again_is_no_longer_delayed(app, client, shop, scan):
 
 def test_delivered_parcel_is_never_delayed(app, client, shop, scan):
     register(client, shop, parcel())
-    scan("RX747628194CN", "delivered", "recipient", at=(utcnow() - timedelta(days=60)).isoformat())
+    scan("RX747628194CN", "delivered", "recipient", at=ago(days=60))
     stalled_parcels_job(app, utcnow())
     assert listing(client, shop, "?delayed=true")["parcels"] == []
 
 
 def test_customs_gets_a_longer_threshold_than_transit(app, client, shop, scan):
     register(client, shop, [parcel("RX000000001CN", "A"), parcel("RX000000002CN", "B")])
-    eight_days_ago = (utcnow() - timedelta(days=8)).isoformat()
+    eight_days_ago = ago(days=8)
     scan("RX000000001CN", "in_transit", "departed", at=eight_days_ago)
     scan("RX000000002CN", "in_transit", "customs_processing", at=eight_days_ago)
     stalled_parcels_job(app, utcnow())

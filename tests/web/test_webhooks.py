@@ -22,6 +22,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.conftest import bearer
+from tests.web.support import ago, register_parcels
 from tracking.types import utcnow
 from tracking.webhook_delivery import SendResult, WebhookRequest, process_outbox
 from web.merchant_jobs import process_outbox_job, stalled_parcels_job
@@ -43,62 +44,18 @@ def receiver(app: Flask) -> FakeSender:
     return sender
 
 
-@pytest.fixture
-def shop(make_key: Callable[..., str]) -> dict[str, str]:
-    return bearer(make_key("merchant", "Shop One"))
-
-
-@pytest.fixture
-def rival(make_key: Callable[..., str]) -> dict[str, str]:
-    return bearer(make_key("merchant", "Shop Two"))
-
-
-@pytest.fixture
-def scan(client: FlaskClient, make_key: Callable[..., str]) -> Callable[..., None]:
-    key = make_key("carrier", "acme_post")
-
-    def _scan(number: str, status: str, substatus: str, at: datetime) -> None:
-        event = {
-            "tracking_number": number,
-            "status": status,
-            "substatus": substatus,
-            "occurred_at": at.isoformat(),
-            "location": {"name": "Shenzhen", "country": "CN"},
-        }
-        resp = client.post(
-            "/api/v1/carriers/acme_post/events",
-            data=orjson.dumps({"events": [event]}),
-            content_type="application/json",
-            headers=bearer(key),
-        )
-        assert resp.status_code == 200, resp.get_json()
-
-    return _scan
-
-
-def register(client: FlaskClient, headers: dict[str, str], *numbers: str) -> None:
-    body = {
-        "parcels": [
-            {
-                "identifiers": [n],
-                "origin": "Shenzhen",
-                "destination": "Moscow",
-                "service": "standard_air",
-                "reference": f"REF-{n}",
-            }
-            for n in numbers
-        ]
-    }
-    resp = client.post("/api/v1/parcels", json=body, headers=headers)
-    assert resp.status_code == 201, resp.get_json()
-
-
 def subscribe(client: FlaskClient, headers: dict[str, str], **body: Any) -> dict[str, Any]:
     body.setdefault("url", RECEIVER)
     resp = client.post(HOOKS, json=body, headers=headers)
     assert resp.status_code == 201, resp.get_json()
     created: dict[str, Any] = resp.get_json()
     return created
+
+
+def parcel_departs(client: FlaskClient, shop: dict[str, str], scan: Callable[..., None]) -> None:
+    """One status change to announce: the shop's parcel is registered, then scanned as departed 2 h ago."""
+    register_parcels(client, shop, "RX747628194CN")
+    scan("RX747628194CN", "in_transit", "departed", ago(hours=2))
 
 
 JOURNEY = [
@@ -164,8 +121,7 @@ def test_public_address_is_accepted_without_the_private_allowance(app, client, s
 
 def test_status_change_is_delivered_signed_and_verifiable(app, client, shop, scan, receiver):
     secret = subscribe(client, shop)["secret"]
-    register(client, shop, "RX747628194CN")
-    scan("RX747628194CN", "in_transit", "departed", utcnow() - timedelta(hours=2))
+    parcel_departs(client, shop, scan)
     now = utcnow()
     counts = process_outbox_job(app, now)
     assert counts.delivered == 1
@@ -178,27 +134,26 @@ def test_status_change_is_delivered_signed_and_verifiable(app, client, shop, sca
     body = orjson.loads(request.body)
     assert body["type"] == "status_changed" and body["id"] == request.headers["Silkway-Event-Id"]
     assert body["data"]["parcel"]["tracking_number"] == "RX747628194CN"
-    assert body["data"]["parcel"]["reference"] == "REF-RX747628194CN"
+    assert body["data"]["parcel"]["reference"] == "ORDER-RX747628194CN"
     assert (body["data"]["parcel"]["status"], body["data"]["previous"]["status"]) == ("in_transit", "pending")
 
 
 def test_changes_of_unowned_parcels_send_nothing(app, client, shop, scan, receiver):
     subscribe(client, shop)
-    scan("RX747628194CN", "in_transit", "departed", utcnow() - timedelta(hours=2))
+    scan("RX747628194CN", "in_transit", "departed", ago(hours=2))
     assert process_outbox_job(app, utcnow()).claimed == 0 and receiver.attempts == []
 
 
 def test_subscription_to_other_events_gets_no_status_changes(app, client, shop, scan, receiver):
     subscribe(client, shop, events=["delayed"])
-    register(client, shop, "RX747628194CN")
-    scan("RX747628194CN", "in_transit", "departed", utcnow() - timedelta(hours=2))
+    parcel_departs(client, shop, scan)
     assert process_outbox_job(app, utcnow()).claimed == 0
 
 
 def test_another_merchants_changes_are_not_sent_to_me(app, client, shop, rival, scan, receiver):
     subscribe(client, shop)
-    register(client, rival, "RX747628194CN")
-    scan("RX747628194CN", "in_transit", "departed", utcnow() - timedelta(hours=2))
+    register_parcels(client, rival, "RX747628194CN")
+    scan("RX747628194CN", "in_transit", "departed", ago(hours=2))
     assert process_outbox_job(app, utcnow()).claimed == 0
 
 
@@ -214,8 +169,8 @@ def test_receiver_down_for_an_hour_gets_every_event_once_in_order_per_parcel(
 ):
     subscribe(client, shop)
     numbers = ["RX000000001CN", "RX000000002CN", "RX000000003CN"]
-    register(client, shop, *numbers)
-    base = utcnow() - timedelta(days=3)
+    register_parcels(client, shop, *numbers)
+    base = ago(days=3)
     for step, (status, substatus) in enumerate(JOURNEY):
         for number in numbers:
             scan(number, status, substatus, base + timedelta(hours=step))
@@ -239,8 +194,8 @@ def test_receiver_down_for_an_hour_gets_every_event_once_in_order_per_parcel(
 
 def test_later_event_of_a_parcel_waits_for_the_earlier_one(app, client, shop, scan, receiver):
     subscribe(client, shop)
-    register(client, shop, "RX000000001CN", "RX000000002CN")
-    base = utcnow() - timedelta(days=1)
+    register_parcels(client, shop, "RX000000001CN", "RX000000002CN")
+    base = ago(days=1)
     scan("RX000000001CN", "in_transit", "picked_up", base)
     scan("RX000000001CN", "in_transit", "departed", base + timedelta(hours=1))
     scan("RX000000002CN", "in_transit", "picked_up", base)
@@ -262,8 +217,7 @@ def test_later_event_of_a_parcel_waits_for_the_earlier_one(app, client, shop, sc
 
 def test_delivery_log_lists_every_attempt_newest_first(app, client, shop, scan, receiver):
     hook = subscribe(client, shop)
-    register(client, shop, "RX747628194CN")
-    scan("RX747628194CN", "in_transit", "departed", utcnow() - timedelta(hours=2))
+    parcel_departs(client, shop, scan)
     start = utcnow()
     receiver.fail_until = start + timedelta(minutes=1)
     run_until(app, start, start + timedelta(minutes=5), timedelta(seconds=30))
@@ -281,8 +235,7 @@ def test_delivery_log_lists_every_attempt_newest_first(app, client, shop, scan, 
 
 def test_retries_back_off_exponentially_and_give_up_after_a_day(app, client, shop, scan, receiver):
     hook = subscribe(client, shop)
-    register(client, shop, "RX747628194CN")
-    scan("RX747628194CN", "in_transit", "departed", utcnow() - timedelta(hours=2))
+    parcel_departs(client, shop, scan)
     start = utcnow()
     receiver.fail_until = start + timedelta(days=30)
     run_until(app, start, start + timedelta(minutes=20), timedelta(seconds=30))
@@ -299,8 +252,8 @@ def test_retries_back_off_exponentially_and_give_up_after_a_day(app, client, sho
 
 def test_stalled_parcel_sends_a_delayed_event(app, client, shop, scan, receiver):
     subscribe(client, shop, events=["delayed"])
-    register(client, shop, "RX747628194CN")
-    scan("RX747628194CN", "in_transit", "departed", utcnow() - timedelta(days=9))
+    register_parcels(client, shop, "RX747628194CN")
+    scan("RX747628194CN", "in_transit", "departed", ago(days=9))
     assert stalled_parcels_job(app, utcnow()) != []
     assert stalled_parcels_job(app, utcnow()) == []  # flagged once, announced once
     process_outbox_job(app, utcnow())
@@ -325,8 +278,7 @@ def test_carrier_key_cannot_manage_webhooks(client, make_key):
 
 def test_deleted_webhook_sends_nothing_more(app, client, shop, scan, receiver):
     hook = subscribe(client, shop)
-    register(client, shop, "RX747628194CN")
-    scan("RX747628194CN", "in_transit", "departed", utcnow() - timedelta(hours=2))
+    parcel_departs(client, shop, scan)
     assert client.delete(f"{HOOKS}/{hook['id']}", headers=shop).status_code == 204
     assert process_outbox_job(app, utcnow()).claimed == 0
     assert client.get(HOOKS, headers=shop).get_json()["webhooks"] == []
@@ -350,9 +302,9 @@ class SlowSender:
 def test_two_processors_at_once_send_each_event_once(app, client, shop, scan):
     subscribe(client, shop)
     numbers = [f"RX{i:09d}CN" for i in range(12)]
-    register(client, shop, *numbers)
+    register_parcels(client, shop, *numbers)
     for number in numbers:
-        scan(number, "in_transit", "departed", utcnow() - timedelta(hours=2))
+        scan(number, "in_transit", "departed", ago(hours=2))
     sender = SlowSender()
     now = utcnow()
     db = app.extensions["silkway.db"]
@@ -405,8 +357,7 @@ def deliver_once(
 ) -> Any:
     app.config["WEBHOOK_SENDER"] = "urllib"
     hook = subscribe(client, shop, url=url)
-    register(client, shop, "RX747628194CN")
-    scan("RX747628194CN", "in_transit", "departed", utcnow() - timedelta(hours=2))
+    parcel_departs(client, shop, scan)
     process_outbox_job(app, utcnow())
     return hook
 
@@ -433,8 +384,7 @@ def test_real_sender_refuses_a_target_that_resolves_privately_at_send_time(
 ):
     hook = subscribe(client, shop, url=http_receiver + "/hooks")
     app.config.update(WEBHOOK_SENDER="urllib", ALLOW_PRIVATE_WEBHOOK_TARGETS=False)
-    register(client, shop, "RX747628194CN")
-    scan("RX747628194CN", "in_transit", "departed", utcnow() - timedelta(hours=2))
+    parcel_departs(client, shop, scan)
     process_outbox_job(app, utcnow())
     assert Receiver.received == []
     log = client.get(f"{HOOKS}/{hook['id']}/deliveries", headers=shop).get_json()["deliveries"]
