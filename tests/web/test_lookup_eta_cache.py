@@ -12,7 +12,6 @@ import pytest
 from routing.eta import EtaEngine
 from routing.model import LegTimeModel
 from tests.conftest import bearer
-from tests.web.support import post_scan
 from tracking import models
 from tracking.queries import public_parcel
 from web import eta_service
@@ -41,14 +40,32 @@ def computed(monkeypatch):
     return calls
 
 
+SHENZHEN = {"name": "Shenzhen", "country": "CN"}
 MOSCOW = {"name": "Moscow", "country": "RU"}
+
+
+def post_scans(client, headers, *scans):
+    """Post ``(substatus, at, place)`` scans of NUMBER as carrier acme_post; insist every one is new."""
+    events = [
+        {
+            "tracking_number": NUMBER,
+            "status": "in_transit",
+            "substatus": sub,
+            "occurred_at": at.isoformat(),
+            "location": place,
+        }
+        for sub, at, place in scans
+    ]
+    resp = client.post("/api/v1/carriers/acme_post/events", json={"events": events}, headers=headers)
+    assert resp.status_code == 200 and resp.get_json()["accepted"] == len(events), resp.get_json()
 
 
 def journey(client, make_key, days_ago=6):
     headers = bearer(make_key("carrier", "acme_post"))
     start = datetime.now(UTC) - timedelta(days=days_ago)
-    post_scan(client, headers, NUMBER, substatus="picked_up", at=start)
-    post_scan(client, headers, NUMBER, substatus="departed", at=start + timedelta(days=1))
+    post_scans(
+        client, headers, ("picked_up", start, SHENZHEN), ("departed", start + timedelta(days=1), SHENZHEN)
+    )
     return headers, start
 
 
@@ -95,9 +112,7 @@ def test_the_page_and_the_api_share_the_kept_eta(client, make_key, computed):
 def test_a_new_event_is_never_answered_from_the_cache(app, client, make_key, computed):
     headers, start = journey(client, make_key)
     before = lookup_eta(client)
-    post_scan(
-        client, headers, NUMBER, substatus="customs_processing", at=start + timedelta(days=4), location=MOSCOW
-    )
+    post_scans(client, headers, ("customs_processing", start + timedelta(days=4), MOSCOW))
     after = lookup_eta(client)
     assert len(computed) == 2
     assert after != before
@@ -109,7 +124,7 @@ def test_an_event_that_arrives_late_with_an_older_time_also_counts(app, client, 
     headers, start = journey(client, make_key)
     before = lookup_eta(client)
     # Not the newest by time, but new to the parcel: the parcel's latest event is unchanged.
-    post_scan(client, headers, NUMBER, substatus="in_sorting", at=start + timedelta(hours=12))
+    post_scans(client, headers, ("in_sorting", start + timedelta(hours=12), SHENZHEN))
     after = lookup_eta(client)
     assert len(computed) == 2
     assert datetime.fromisoformat(after["as_of"]) > datetime.fromisoformat(before["as_of"])
