@@ -19,9 +19,9 @@ from functools import partial
 from typing import Any
 
 from carriers.codetables import GENERIC, Mapping, code_table, country_code, local_zone
-from carriers.jsonfeed import ItemInvalid, linked, load_json, obj, parse_iso, text
+from carriers.jsonfeed import ItemInvalid, capped_location, linked, load_json, obj, required_time, text
 from carriers.scans import ScanReader, TrackingShape, parse_tracking
-from tracking.events import Location, ParseResult, PayloadError, ScanEvent
+from tracking.events import ParseResult, PayloadError, ScanEvent
 
 name = "aftership"
 content_types = ("application/json",)
@@ -78,9 +78,7 @@ def _event(checkpoint: Any, number: str, carrier: str, links: tuple[str, ...]) -
     subtag, tag = text(checkpoint.get("subtag")), text(checkpoint.get("tag"))
     mapping, known = map_subtag(subtag, tag)
     country = country_code(checkpoint.get("country_iso3")) or country_code(checkpoint.get("country_name"))
-    moment = parse_iso(checkpoint.get("checkpoint_time"), "checkpoint_time", naive_zone=local_zone(country))
-    if moment is None:
-        raise ItemInvalid("checkpoint_time", "checkpoint_time is required")
+    moment = required_time(checkpoint.get("checkpoint_time"), "checkpoint_time", local_zone(country))
     place = text(checkpoint.get("city")) or text(checkpoint.get("location"))
     event = ScanEvent(
         tracking_number=number,
@@ -88,11 +86,7 @@ def _event(checkpoint: Any, number: str, carrier: str, links: tuple[str, ...]) -
         substatus=mapping.substatus,
         occurred_at=moment,
         carrier=carrier,
-        location=Location(
-            name=place[:200] if place else None,
-            country=country,
-            postcode=(text(checkpoint.get("zip")) or "")[:20] or None,
-        ),
+        location=capped_location(place, country, text(checkpoint.get("zip"))),
         description=text(checkpoint.get("message")) or "",
         raw_code=subtag or tag,
         linked_numbers=links,

@@ -18,9 +18,9 @@ from functools import partial
 from typing import Any
 
 from carriers.codetables import GENERIC, Mapping, code_table, country_code
-from carriers.jsonfeed import ItemInvalid, linked, load_json, obj, parse_iso, text
+from carriers.jsonfeed import ItemInvalid, capped_location, linked, load_json, obj, required_time, text
 from carriers.scans import ScanReader, TrackingShape, parse_tracking
-from tracking.events import Location, ParseResult, PayloadError, ScanEvent
+from tracking.events import ParseResult, PayloadError, ScanEvent
 
 name = "easypost"
 content_types = ("application/json",)
@@ -71,11 +71,8 @@ def _event(detail: Any, number: str, carrier: str, links: tuple[str, ...]) -> tu
         raise ItemInvalid("", "each tracking detail must be a JSON object")
     status, status_detail = text(detail.get("status")), text(detail.get("status_detail"))
     mapping, known = map_status(status, status_detail)
-    moment = parse_iso(detail.get("datetime"), "datetime", naive_zone=UTC)
-    if moment is None:
-        raise ItemInvalid("datetime", "datetime is required")
+    moment = required_time(detail.get("datetime"), "datetime", UTC)
     place = obj(detail.get("tracking_location"))
-    city = text(place.get("city"))
     raw_code = f"{status}/{status_detail}" if status and status_detail else status or status_detail
     event = ScanEvent(
         tracking_number=number,
@@ -83,10 +80,8 @@ def _event(detail: Any, number: str, carrier: str, links: tuple[str, ...]) -> tu
         substatus=mapping.substatus,
         occurred_at=moment,
         carrier=carrier,
-        location=Location(
-            name=city[:200] if city else None,
-            country=country_code(place.get("country")),
-            postcode=(text(place.get("zip")) or "")[:20] or None,
+        location=capped_location(
+            text(place.get("city")), country_code(place.get("country")), text(place.get("zip"))
         ),
         description=text(detail.get("message")) or text(detail.get("description")) or "",
         raw_code=raw_code,

@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from tracking.events import PayloadError, normalize_number
+from tracking.events import Location, PayloadError, normalize_number
 
 MAX_TEXT = 2000
 # Instants outside these years are typing errors or sentinels (epoch 0), not scans.
@@ -137,3 +137,28 @@ def parse_iso(value: Any, field: str, naive_zone: timezone | None = None) -> dat
         moment = moment.replace(tzinfo=naive_zone)
     in_range(moment, field)
     return moment
+
+
+def required_time(value: Any, field: str, naive_zone: timezone | None = None) -> datetime:
+    """``parse_iso`` for the time a scan cannot do without: ItemInvalid "<field> is required" when absent."""
+    moment = parse_iso(value, field, naive_zone)
+    if moment is None:
+        raise ItemInvalid(field, f"{field} is required")
+    return moment
+
+
+def capped_location(
+    name: str | None,
+    country: str | None = None,
+    postcode: str | None = None,
+    lat: float | None = None,
+    lon: float | None = None,
+) -> Location:
+    """A Location from a carrier's free text, cut to size: 200 characters of place name, 20 of postcode."""
+    return Location(
+        name=name[:200] if name else None,
+        country=country,
+        postcode=postcode[:20] if postcode else None,
+        lat=lat,
+        lon=lon,
+    )

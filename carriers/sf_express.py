@@ -18,9 +18,9 @@ from typing import Any
 import orjson
 
 from carriers.codetables import GENERIC, Mapping, code_table
-from carriers.jsonfeed import BEIJING, ItemInvalid, load_json, obj, parse_iso, text
+from carriers.jsonfeed import BEIJING, ItemInvalid, capped_location, load_json, obj, required_time, text
 from carriers.scans import ScanReader, TrackingShape, parse_trackings
-from tracking.events import Location, ParseResult, PayloadError, ScanEvent
+from tracking.events import ParseResult, PayloadError, ScanEvent
 
 name = "sf_express"
 content_types = ("application/json",)
@@ -71,17 +71,13 @@ def _event(route: Any, number: str, carrier: str) -> tuple[ScanEvent, bool]:
         raise ItemInvalid("", "each route must be a JSON object")
     code = text(route.get("opCode"))
     mapping, known = map_opcode(code)
-    moment = parse_iso(route.get("acceptTime"), "acceptTime", naive_zone=BEIJING)
-    if moment is None:
-        raise ItemInvalid("acceptTime", "acceptTime is required")
-    place = text(route.get("acceptAddress"))
     event = ScanEvent(
         tracking_number=number,
         status=mapping.status,
         substatus=mapping.substatus,
-        occurred_at=moment,
+        occurred_at=required_time(route.get("acceptTime"), "acceptTime", BEIJING),
         carrier=carrier,
-        location=Location(name=place[:200] if place else None),
+        location=capped_location(text(route.get("acceptAddress"))),
         description=text(route.get("remark")) or "",
         raw_code=code,
     )

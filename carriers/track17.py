@@ -26,7 +26,16 @@ from datetime import datetime
 from typing import Any
 
 from carriers.codetables import GENERIC, Mapping, code_table, country_code
-from carriers.jsonfeed import ItemInvalid, linked, load_json, obj, parse_iso, text, tracking_number
+from carriers.jsonfeed import (
+    ItemInvalid,
+    capped_location,
+    linked,
+    load_json,
+    obj,
+    parse_iso,
+    text,
+    tracking_number,
+)
 from tracking.events import Location, ParseResult, PayloadError, ScanEvent
 
 name = "track17"
@@ -148,13 +157,10 @@ def _location(event: dict[str, Any]) -> Location:
     name_ = text(address.get("city")) or (free_text if free_text and free_text != country else None)
     coordinates = obj(address.get("coordinates"))
     lat, lon = _coordinate(coordinates.get("latitude"), 90), _coordinate(coordinates.get("longitude"), 180)
-    return Location(
-        name=name_[:200] if name_ else None,
-        country=country,
-        postcode=(text(address.get("postal_code")) or "")[:20] or None,
-        lat=lat if lon is not None else None,
-        lon=lon if lat is not None else None,
-    )
+    postcode = text(address.get("postal_code"))
+    if lat is None or lon is None:
+        lat = lon = None
+    return capped_location(name_, country, postcode, lat, lon)
 
 
 def _coordinate(value: Any, bound: float) -> float | None:

@@ -19,9 +19,18 @@ from functools import partial
 from typing import Any
 
 from carriers.codetables import GENERIC, Mapping, by_prefix, code_table
-from carriers.jsonfeed import BEIJING, ItemInvalid, linked, load_json, parse_gmt_offset, parse_iso, text
+from carriers.jsonfeed import (
+    BEIJING,
+    ItemInvalid,
+    capped_location,
+    linked,
+    load_json,
+    parse_gmt_offset,
+    required_time,
+    text,
+)
 from carriers.scans import ScanReader, TrackingShape, parse_trackings
-from tracking.events import Location, ParseResult, PayloadError, ScanEvent
+from tracking.events import ParseResult, PayloadError, ScanEvent
 
 name = "yanwen"
 content_types = ("application/json",)
@@ -61,17 +70,13 @@ def _event(checkpoint: Any, number: str, carrier: str, links: tuple[str, ...]) -
     code = text(checkpoint.get("tracking_status"))
     mapping, known = map_status(code)
     zone = parse_gmt_offset(checkpoint.get("time_zone")) or BEIJING
-    moment = parse_iso(checkpoint.get("time_stamp"), "time_stamp", naive_zone=zone)
-    if moment is None:
-        raise ItemInvalid("time_stamp", "time_stamp is required")
-    place = text(checkpoint.get("location"))
     event = ScanEvent(
         tracking_number=number,
         status=mapping.status,
         substatus=mapping.substatus,
-        occurred_at=moment,
+        occurred_at=required_time(checkpoint.get("time_stamp"), "time_stamp", zone),
         carrier=carrier,
-        location=Location(name=place[:200] if place else None),
+        location=capped_location(text(checkpoint.get("location"))),
         description=text(checkpoint.get("message")) or "",
         raw_code=code,
         linked_numbers=links,
