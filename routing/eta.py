@@ -10,12 +10,13 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
-from routing.errors import NoRoute
+from routing.errors import NoRoute, RoutingError
 from routing.holidays_calendar import FloatArray, from_hours, to_hours
 from routing.inference import Candidate, candidates
 from routing.model import LegTimeModel
 from routing.network import Network, load_network
 from routing.plans import Plan, build_plan
+from routing.quotes import QuoteAsk, plan_quantiles
 from routing.services import Router, ServiceCatalog, load_services
 from routing.tracks import ParcelTrack, Stay, aware, stays
 
@@ -76,10 +77,39 @@ class EtaEngine:
 
     def quote(self, origin: str, destination: str, service: str, ship_at: datetime) -> EtaEstimate:
         """Quantiles of the delivery time of a parcel handed over at ``origin`` at ``ship_at``."""
-        route = self.router.route_for(service, origin, destination)
-        plan = self._plan(service, route, at_origin=True)
-        start = np.full(self.samples, to_hours(aware(ship_at)))
-        return self._estimate(plan.run(start), route, service, ())
+        [answer] = self.quote_many([QuoteAsk(origin, destination, service, ship_at)])
+        if isinstance(answer, RoutingError):
+            raise answer
+        return answer
+
+    def quote_many(self, asks: Sequence[QuoteAsk]) -> list[EtaEstimate | RoutingError]:
+        """An answer per ask, in order: its quote, or the error that stops it (UnknownPlace, NoRoute...).
+
+        Each distinct (service, origin, destination) is routed once, and the quotes that share a plan
+        run together (``routing.quotes``); a quote answers the same in any batch as alone.
+        """
+        lanes: dict[tuple[str, str, str], tuple[list[str], Plan] | RoutingError] = {}
+        for ask in asks:
+            lane = (ask.service, ask.origin, ask.destination)
+            if lane not in lanes:
+                try:
+                    route = self.router.route_for(ask.service, ask.origin, ask.destination)
+                    lanes[lane] = (route, self._plan(ask.service, route, at_origin=True))
+                except RoutingError as exc:
+                    lanes[lane] = exc
+        found = [lanes[(ask.service, ask.origin, ask.destination)] for ask in asks]
+        jobs = [(f[1], to_hours(aware(a.ship_at))) for a, f in zip(asks, found, strict=True)
+                if isinstance(f, tuple)]
+        table = iter(plan_quantiles(jobs, self.samples).tolist())
+        answers: list[EtaEstimate | RoutingError] = []
+        for ask, lane_found in zip(asks, found, strict=True):
+            if isinstance(lane_found, RoutingError):
+                answers.append(lane_found)
+                continue
+            p10, p50, p90 = (from_hours(hours) for hours in next(table))
+            answers.append(EtaEstimate(p10, p50, p90, list(lane_found[0]), ask.service, self.model.version,
+                                       self.model.observations))
+        return answers
 
     def in_flight(self, track: ParcelTrack, as_of: datetime) -> EtaEstimate:
         """Quantiles of the delivery time of a parcel under way, given its scans up to ``as_of``."""

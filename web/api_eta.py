@@ -10,6 +10,7 @@ from flask import Blueprint, Response, request
 from spectree import Response as Doc
 
 from routing.errors import NoRoute, RoutingError, UnknownPlace, UnknownService
+from routing.quotes import QuoteAsk
 from routing.services import load_services
 from web.api_public import not_found
 from web.auth import require
@@ -68,7 +69,7 @@ def get_parcel_eta(tracking_number: str) -> Response:
     return json_response(body)
 
 
-def _parse_quote(item: Any, index: int) -> tuple[str, str, str, datetime]:
+def _parse_quote(item: Any, index: int, now: datetime) -> QuoteAsk:
     if not isinstance(item, dict):
         raise _item_problem(index, "", "each quote request must be an object")
     values = []
@@ -83,10 +84,8 @@ def _parse_quote(item: Any, index: int) -> tuple[str, str, str, datetime]:
                 else "service is required (see GET /api/v1/services)",
             )
         values.append(value.strip())
-    ship_at = (
-        _instant(item["ship_at"], "ship_at", index) if item.get("ship_at") is not None else datetime.now(UTC)
-    )
-    return values[0], values[1], values[2], ship_at
+    ship_at = _instant(item["ship_at"], "ship_at", index) if item.get("ship_at") is not None else now
+    return QuoteAsk(values[0], values[1], values[2], ship_at)
 
 
 def _item_problem(index: int, field: str, message: str) -> Problem:
@@ -95,6 +94,26 @@ def _item_problem(index: int, field: str, message: str) -> Problem:
         "Invalid Quote Request",
         f"item {index}: {message}",
         errors=[{"index": index, "field": field or None, "error": message}],
+        slug="invalid-quote",
+    )
+
+
+def _routing_error(exc: RoutingError) -> tuple[str, str]:
+    """The field at fault and the message of a quote the routing package could not answer."""
+    if isinstance(exc, UnknownPlace | UnknownService | NoRoute):
+        return exc.field, str(exc)
+    return "", str(exc)
+
+
+def _batch_problem(errors: list[dict[str, Any]], total: int) -> Problem:
+    first = errors[0]
+    more = f" (and {len(errors) - 1} more; see errors)" if len(errors) > 1 else ""
+    return Problem(
+        422,
+        "Invalid Quote Request",
+        f"item {first['index']}: {first['error']}{more}",
+        errors=errors,
+        extra={"invalid": len(errors), "requested": total},
         slug="invalid-quote",
     )
 
@@ -111,9 +130,11 @@ def post_quotes() -> Response:
     """Pre-shipment delivery-time quotes: one request object, or a list of up to 1,000.
 
     Each request names `origin` and `destination` (a city name in English or Russian, or a network place
-    id), a `service` code from `GET /api/v1/services` and `ship_at` (default: now). Each answer gives
-    p10/p50/p90 and the route. An unknown city or service, or a service that cannot reach the destination,
-    is a 422 naming the item and the field; nothing is answered for the batch then.
+    id), a `service` code from `GET /api/v1/services` and `ship_at` (default: now, the same instant for
+    every request of the call). Each answer gives p10/p50/p90 and the route, in the order asked; a quote
+    answers the same in a batch as alone. An unknown city or service, or a service that cannot reach the
+    destination, is a 422 whose `errors` name every failing item (`index`) and its `field`; nothing is
+    answered for the batch then.
     """
     require("merchant")
     try:
@@ -126,22 +147,28 @@ def post_quotes() -> Response:
         raise Problem(422, "Invalid Quote Request", "send one quote request object, or a non-empty list")
     if len(items) > MAX_QUOTES:
         raise Problem(413, "Too Many Quotes", f"{len(items)} quote requests; at most {MAX_QUOTES} per call")
-    parsed = [_parse_quote(item, i) for i, item in enumerate(items)]
-    engine = current_engine(get_session())
-    answers = []
-    for index, (origin, destination, service, ship_at) in enumerate(parsed):
+    now = datetime.now(UTC)
+    asks: dict[int, QuoteAsk] = {}
+    errors: list[dict[str, Any]] = []
+    for index, item in enumerate(items):
         try:
-            result = engine.quote(origin, destination, service, ship_at)
-        except (UnknownPlace, UnknownService) as exc:
-            raise _item_problem(index, exc.field, str(exc)) from None
-        except NoRoute as exc:
-            raise _item_problem(index, "destination", str(exc)) from None
-        except RoutingError as exc:
-            raise _item_problem(index, "", str(exc)) from None
-        answer = result.to_dict()
-        answer.update({"origin": origin, "destination": destination, "ship_at": ship_at.isoformat()})
-        answers.append(answer)
-    return json_response(answers[0] if single else {"quotes": answers})
+            asks[index] = _parse_quote(item, index, now)
+        except Problem as problem:
+            errors += problem.errors
+    answers = current_engine(get_session()).quote_many(list(asks.values()))
+    for index, answer in zip(asks, answers, strict=True):
+        if isinstance(answer, RoutingError):
+            field, message = _routing_error(answer)
+            errors.append({"index": index, "field": field or None, "error": message})
+    if errors:
+        raise _batch_problem(sorted(errors, key=lambda error: int(error["index"])), len(items))
+    bodies = []
+    for ask, answer in zip(asks.values(), answers, strict=True):
+        assert not isinstance(answer, RoutingError)
+        body = answer.to_dict()
+        body.update(origin=ask.origin, destination=ask.destination, ship_at=ask.ship_at.isoformat())
+        bodies.append(body)
+    return json_response(bodies[0] if single else {"quotes": bodies})
 
 
 @bp.get("/api/v1/services")
