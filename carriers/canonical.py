@@ -13,6 +13,7 @@ from typing import Any
 
 import orjson
 
+from carriers.base import ItemInvalid as ItemInvalid
 from tracking.events import Location, ParseResult, PayloadError, ScanEvent, normalize_number
 from tracking.statuses import UnknownStatus, parse_status
 
@@ -20,14 +21,6 @@ name = "canonical"
 content_types = ("application/json",)
 
 MAX_TEXT = 2000
-
-
-class ItemInvalid(ValueError):
-    """One event of the payload is not valid; ``field`` names the offending field."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 def parse(raw: bytes, content_type: str, carrier: str) -> ParseResult:

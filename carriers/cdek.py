@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
-import orjson
-
-from carriers.canonical import ItemInvalid
+from carriers.base import ItemInvalid, add_or_reject
+from carriers.jsonfeed import load_json
 from tracking.events import Location, ParseResult, PayloadError, ScanEvent, normalize_number
 from tracking.statuses import Status, parse_status
 
@@ -37,10 +36,7 @@ RETURNED = (Status.EXCEPTION, "returned")
 
 def parse(raw: bytes, content_type: str, carrier: str) -> ParseResult:
     """Parse one CDEK webhook or an array of them into events; non-status webhooks are counted as ignored."""
-    try:
-        doc = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise PayloadError(f"body is not valid JSON: {exc}") from None
+    doc = load_json(raw)
     hooks = doc if isinstance(doc, list) else [doc] if isinstance(doc, dict) else None
     if hooks is None:
         raise PayloadError("expected a CDEK webhook object or an array of them")
@@ -56,14 +52,7 @@ def parse(raw: bytes, content_type: str, carrier: str) -> ParseResult:
         if kind != STATUS_HOOK:
             result.ignored += 1
             continue
-        try:
-            event, unmapped = status_event(hook.get("attributes"), carrier)
-        except ItemInvalid as exc:
-            result.reject(index, str(exc), exc.field)
-            continue
-        result.add(event, index)
-        if unmapped:
-            result.note_unmapped(unmapped)
+        add_or_reject(result, index, partial(status_event, hook.get("attributes"), carrier))
     return result
 
 

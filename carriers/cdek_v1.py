@@ -11,9 +11,10 @@ Order's position.
 
 from __future__ import annotations
 
+from functools import partial
 from xml.etree.ElementTree import Element
 
-from carriers.canonical import ItemInvalid
+from carriers.base import ItemInvalid, add_or_reject
 from carriers.cdek import GENERIC, parse_time, tracking_number
 from carriers.cdek import numeric_status as cdek_numeric_status
 from carriers.xmlfeed import attribute, child, children, first, load_xml, local
@@ -43,14 +44,8 @@ def parse(raw: bytes, content_type: str, carrier: str) -> ParseResult:
         if not states and status is not None and attribute(status, "Code"):
             states = [status]
         for position, state in enumerate(states):
-            try:
-                event, unmapped = state_event(state, number, carrier)
-            except ItemInvalid as exc:
-                result.reject(index, f"state {position}: {exc}", f"Status.State[{position}].{exc.field}")
-                continue
-            result.add(event, index)
-            if unmapped:
-                result.note_unmapped(unmapped)
+            read = partial(state_event, state, number, carrier)
+            add_or_reject(result, index, read, f"state {position}", f"Status.State[{position}]")
     return result
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 
+from carriers.base import ItemInvalid as ItemInvalid
 from tracking.events import Location, PayloadError, normalize_number
 
 MAX_TEXT = 2000
@@ -27,14 +28,6 @@ _OFFSET = re.compile(
     re.IGNORECASE | re.ASCII,
 )
 _NUMBER = re.compile(r"[A-Za-z0-9]{5,40}", re.ASCII)
-
-
-class ItemInvalid(ValueError):
-    """One item (or one scan inside an item) cannot be used; ``field`` names the culprit."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 def load_json(raw: bytes) -> Any:

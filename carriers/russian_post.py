@@ -20,13 +20,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 from xml.etree.ElementTree import Element
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from carriers.canonical import ItemInvalid
+from carriers.base import ItemInvalid, add_or_reject
 from carriers.russian_post_ticket import raise_for_ticket_error
 from carriers.xmlfeed import attribute, children, descendants, first, load_xml, path, text
 from tracking.events import Location, ParseResult, PayloadError, ScanEvent, normalize_number
@@ -84,14 +84,7 @@ def _parse_history(history: Element, carrier: str, result: ParseResult) -> None:
     known = next((b for r in records if (b := text(r, "ItemParameters", "Barcode"))), None)
     for index, record in enumerate(records):
         operation = _history_operation(record, known)
-        try:
-            event, unmapped = to_event(operation, carrier)
-        except ItemInvalid as exc:
-            result.reject(index, str(exc), exc.field)
-            continue
-        result.add(event, index)
-        if unmapped:
-            result.note_unmapped(unmapped)
+        add_or_reject(result, index, partial(to_event, operation, carrier))
 
 
 def _history_operation(record: Element, known_barcode: str | None) -> Operation:
@@ -130,14 +123,8 @@ def _parse_batch(answer: Element, carrier: str, result: ParseResult) -> None:
                 postcode=attribute(element, "IndexOper"),
                 type_name=attribute(element, "OperName"),
             )
-            try:
-                event, unmapped = to_event(operation, carrier)
-            except ItemInvalid as exc:
-                result.reject(index, f"operation {position}: {exc}", f"Operation[{position}].{exc.field}")
-                continue
-            result.add(event, index)
-            if unmapped:
-                result.note_unmapped(unmapped)
+            read = partial(to_event, operation, carrier)
+            add_or_reject(result, index, read, f"operation {position}", f"Operation[{position}]")
 
 
 def to_event(operation: Operation, carrier: str) -> tuple[ScanEvent, str | None]:
