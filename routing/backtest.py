@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -12,12 +13,14 @@ import numpy as np
 
 from routing.errors import RoutingError
 from routing.eta import EtaEngine
-from routing.learning import fit, observations_from_tracks
+from routing.learning import learn
 from routing.network import Network
+from routing.remaining import arrival_time
 from routing.tracks import ParcelTrack, TrackScan, aware
 
 CHECKPOINTS = ("first_scan", "after_export", "after_import")
 CHINA = frozenset({"CN", "HK"})
+BASELINES = ("network prior", "service median")
 
 
 class Quantiles(Protocol):
@@ -81,11 +84,21 @@ class BacktestReport:
     rows: tuple[BacktestRow, ...]
     train_parcels: int
     test_parcels: int
+    models: int = 1
+
+    def ratio(self, checkpoint: str) -> float | None:
+        """The learned model's MAE over the better baseline's at a checkpoint (``all``: pooled)."""
+        mae = {r.predictor: r.mae_hours for r in self.rows if r.checkpoint == checkpoint}
+        baselines = [mae[name] for name in BASELINES if name in mae]
+        if "learned" not in mae or not baselines or min(baselines) <= 0:
+            return None
+        return mae["learned"] / min(baselines)
 
     def format(self) -> str:
-        """A plain-text table (MAE of p50 in hours, share of deliveries inside [p10, p90])."""
+        """A plain-text table (MAE of p50 in hours, share of arrivals inside [p10, p90])."""
         lines = [
-            f"train parcels: {self.train_parcels}, test parcels: {self.test_parcels}",
+            f"train parcels: {self.train_parcels}, test parcels: {self.test_parcels}, "
+            f"models learned: {self.models}",
             f"{'predictor':<16} {'checkpoint':<13} {'n':>6} {'MAE p50 h':>10} "
             f"{'in p10–p90':>11} {'spread h':>9} {'no answer':>9}",
         ]
@@ -94,6 +107,10 @@ class BacktestReport:
                 f"{r.predictor:<16} {r.checkpoint:<13} {r.parcels:>6} {r.mae_hours:>10.1f} "
                 f"{r.coverage:>10.0%} {r.spread_hours:>9.1f} {r.unanswered:>9}"
             )
+        ratios = [(c, self.ratio(c)) for c in dict.fromkeys(r.checkpoint for r in self.rows)]
+        shown = ", ".join(f"{c} {v:.2f}" for c, v in ratios if v is not None)
+        if shown:
+            lines.append(f"learned MAE / better baseline's: {shown}")
         return "\n".join(lines)
 
 
@@ -113,8 +130,10 @@ def checkpoint_time(track: ParcelTrack, checkpoint: str, delivered_at: datetime)
 def score(
     parcels: Sequence[HeldOut], predictors: Mapping[str, Predictor], checkpoints: Sequence[str] = CHECKPOINTS
 ) -> list[BacktestRow]:
-    """Predict each held-out parcel at each checkpoint with each predictor and score the p50 and interval."""
+    """Predict each held-out parcel at each checkpoint with each predictor and score the p50 and interval;
+    with several checkpoints, a row ``all`` per predictor pools them."""
     rows = []
+    pooled: dict[str, list[tuple[list[float], list[bool], list[float], int]]] = defaultdict(list)
     for name, predict in predictors.items():
         for checkpoint in checkpoints:
             errors, inside, spreads = [], [], []
@@ -135,6 +154,14 @@ def score(
             if errors:
                 rows.append(BacktestRow(name, checkpoint, len(errors), float(np.mean(errors)),
                                         float(np.mean(inside)), float(np.median(spreads)), unanswered))
+                pooled[name].append((errors, inside, spreads, unanswered))
+    if len(checkpoints) > 1:
+        for name, parts in pooled.items():
+            errors = [e for part in parts for e in part[0]]
+            inside = [i for part in parts for i in part[1]]
+            spreads = [x for part in parts for x in part[2]]
+            rows.append(BacktestRow(name, "all", len(errors), float(np.mean(errors)), float(np.mean(inside)),
+                                    float(np.median(spreads)), sum(part[3] for part in parts)))
     return rows
 
 
@@ -160,23 +187,58 @@ def service_median_predictor(train: Sequence[HeldOut]) -> Predictor:
 
 
 def run_backtest(
-    parcels: Sequence[HeldOut], split_at: datetime, network: Network, half_life_days: float = 14.0
+    parcels: Sequence[HeldOut],
+    split_at: datetime,
+    network: Network,
+    half_life_days: float = 14.0,
+    test_days: float | None = None,
+    refit_days: float | None = None,
+    others: Sequence[ParcelTrack] = (),
 ) -> BacktestReport:
-    """Learn from parcels first scanned before ``split_at`` (as of then), test on the later ones."""
+    """Learn as of ``split_at`` and test on parcels first scanned after it, against the two baselines.
+
+    The truth is each parcel's arrival: delivery, or readiness at a pickup point or post office when that
+    came first. ``test_days`` bounds the test window (parcels first scanned in [split, split + days));
+    ``refit_days`` relearns the model (and the service-median baseline) every so many days of the test
+    period, from every scan made by then, as the scheduler would, and each prediction uses the newest
+    model learned before it. ``others`` are parcels that never arrived (lost, returned, still going):
+    they are not scored, but they are what the learner sees of such parcels.
+    """
     split_at = aware(split_at)
-
-    def first(parcel: HeldOut) -> datetime:
-        scans = parcel.track.scans_until(parcel.delivered_at)
-        return aware(scans[0].at) if scans else aware(parcel.delivered_at)
-
-    train = [p for p in parcels if first(p) < split_at]
-    test = [p for p in parcels if first(p) >= split_at]
-    observations = observations_from_tracks([p.track for p in train], split_at)
-    model = fit(observations, network, split_at, half_life_days=half_life_days)
-    finished = [p for p in train if aware(p.delivered_at) <= split_at]
+    arrived = [HeldOut(p.track, arrival_time(p.track, p.delivered_at) or aware(p.delivered_at))
+               for p in parcels]
+    end = split_at + timedelta(days=test_days) if test_days is not None else None
+    train = [p for p in arrived if _first(p) < split_at]
+    test = [p for p in arrived if _first(p) >= split_at and (end is None or _first(p) < end)]
+    every = [p.track for p in arrived] + list(others)
+    points = [split_at]
+    if refit_days:
+        last = max((aware(p.delivered_at) for p in test), default=split_at)
+        while points[-1] + timedelta(days=refit_days) < last:
+            points.append(points[-1] + timedelta(days=refit_days))
+    learned = [EtaEngine(network, learn(every, network, at)).in_flight for at in points]
+    medians = [
+        service_median_predictor([p for p in arrived if _first(p) < at and aware(p.delivered_at) <= at])
+        for at in points
+    ]
     predictors: dict[str, Predictor] = {
-        "learned": EtaEngine(network, model).in_flight,
+        "learned": _newest(points, learned),
         "network prior": EtaEngine(network).in_flight,
-        "service median": service_median_predictor(finished),
+        "service median": _newest(points, medians),
     }
-    return BacktestReport(tuple(score(test, predictors)), len(train), len(test))
+    return BacktestReport(tuple(score(test, predictors)), len(train), len(test), len(points))
+
+
+def _first(parcel: HeldOut) -> datetime:
+    scans = parcel.track.scans_until(parcel.delivered_at)
+    return aware(scans[0].at) if scans else aware(parcel.delivered_at)
+
+
+def _newest(points: Sequence[datetime], predictors: Sequence[Predictor]) -> Predictor:
+    """The predictor learned at the latest point not after each question's ``as_of``."""
+
+    def predict(track: ParcelTrack, as_of: datetime) -> Quantiles:
+        index = max(bisect.bisect_right(points, aware(as_of)) - 1, 0)
+        return predictors[index](track, as_of)
+
+    return predict

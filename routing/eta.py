@@ -17,6 +17,7 @@ from routing.model import LegTimeModel
 from routing.network import Network, load_network
 from routing.plans import Plan, build_plan
 from routing.quotes import QuoteAsk, plan_quantiles
+from routing.remaining import ARRIVAL_STATUSES
 from routing.services import Router, ServiceCatalog, load_services
 from routing.tracks import ParcelTrack, Stay, aware, stays
 
@@ -112,17 +113,26 @@ class EtaEngine:
         return answers
 
     def in_flight(self, track: ParcelTrack, as_of: datetime) -> EtaEstimate:
-        """Quantiles of the delivery time of a parcel under way, given its scans up to ``as_of``."""
+        """Quantiles of the arrival time of a parcel under way, given its scans up to ``as_of``.
+
+        Arrival is delivery or readiness for collection at a pickup point or post office. With a learned
+        model, the hours to arrival come from the parcel's latest milestone (``routing.remaining``);
+        without one, or for a milestone too rare to have been learned, from a Monte Carlo run along the
+        route from where the parcel was last placed.
+        """
         as_of = aware(as_of)
         scans = track.scans_until(as_of)
-        delivered = [s for s in scans if s.is_delivered]
+        arrived = [s for s in scans if s.status in ARRIVAL_STATUSES]
         known = [s for s in scans if s.place_id in self.network.places]
         visited = [s.place for s in stays(known)]
-        if delivered:
-            at = aware(delivered[0].at)
+        if arrived:
+            at = aware(arrived[0].at)
             return EtaEstimate(at, at, at, visited, track.service or "unknown", self.model.version,
                                self.model.observations)
         options = candidates(self.router, track, as_of, DEFAULT_ORIGIN)
+        learned = self.model.remaining.quantiles(track, as_of) if self.model.remaining else None
+        if learned is not None:
+            return self._by_milestone(learned, options, visited, track)
         if not options:
             return self._fallback(track, known, as_of)
         counts = np.maximum(np.round(np.array([c.weight for c in options]) * self.samples), 1).astype(int)
@@ -137,6 +147,18 @@ class EtaEngine:
             return self._fallback(track, known, as_of)
         best = options[0]
         return self._estimate(np.concatenate(parts), routes[0], best.service, tuple(options))
+
+    def _by_milestone(
+        self, quantiles: list[datetime], options: list[Candidate], visited: list[str], track: ParcelTrack
+    ) -> EtaEstimate:
+        """An answer from the learned hours to arrival; the route is the likeliest reading's."""
+        route, service = visited, track.service or "unknown"
+        if options:
+            best = options[0]
+            route, service = self.router.route_for(best.service, best.origin, best.destination), best.service
+        p10, p50, p90 = quantiles
+        return EtaEstimate(p10, p50, p90, list(route), service, self.model.version, self.model.observations,
+                           tuple(options))
 
     def _from_position(
         self, candidate: Candidate, visits: list[Stay], scans: Sequence[Any], as_of: datetime, n: int

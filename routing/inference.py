@@ -91,6 +91,7 @@ def candidates(router: Router, track: ParcelTrack, as_of: datetime, default_orig
         abroad = [str(s.place_id) for s in known if router.network.place(str(s.place_id)).country != "RU"]
         origin = abroad[0] if abroad else default_origin
     registered = track.service if track.service in router.catalog.services else None
+    numbers = track.numbers_until(as_of)
     services = [router.catalog.get(registered)] if registered else list(router.catalog.services.values())
     revealing = {s.place_id for s in known if router.network.place(str(s.place_id)).role in REVEALING_ROLES}
     found: list[Candidate] = []
@@ -103,7 +104,7 @@ def candidates(router: Router, track: ParcelTrack, as_of: datetime, default_orig
             off_route = len(revealing - set(route) - router.footprint(service.code))
             weight = (
                 p_destination
-                * (1.0 if registered else service.share * service.number_likelihood(track.numbers))
+                * (1.0 if registered else service.share * service.number_likelihood(numbers))
                 * OFF_ROUTE_FACTOR**off_route
                 * _timing(router, route, known)
             )

@@ -10,6 +10,7 @@ backlog seen in the last days move the estimate at once.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import itertools
 import json
@@ -26,6 +27,7 @@ from routing.distributions import SIGMA_RANGE, LogNormal, inverse_mills
 from routing.holidays_calendar import FloatArray, schedule_data
 from routing.model import LearnedTime, LegTimeModel
 from routing.network import Network, TimeRange
+from routing.remaining import fit_remaining
 from routing.services import ServiceCatalog, load_services
 from routing.tracks import ParcelTrack, aware, stays
 
@@ -213,3 +215,16 @@ def _two_pass(
     current = censored_fit(logs[done], recent[done], logs[~done], recent[~done], long_run, surge_strength)
     effective = float(weights.sum())
     return LearnedTime(current, int(logs.size), effective, effective / (effective + strength))
+
+
+def learn(
+    tracks: Iterable[ParcelTrack], network: Network, as_of: datetime, catalog: ServiceCatalog | None = None
+) -> LegTimeModel:
+    """The whole model from parcels' scans up to ``as_of``: legs and dwells, and hours to arrival by
+    milestone; its version covers both."""
+    tracks = list(tracks)
+    model = fit(observations_from_tracks(tracks, as_of), network, as_of, catalog=catalog)
+    remaining = fit_remaining(tracks, as_of)
+    digest = hashlib.sha256((model.version + remaining.digest()).encode()).hexdigest()[:10]
+    version = f"{model.version[:-10]}{digest}"
+    return dataclasses.replace(model, version=version, remaining=remaining)

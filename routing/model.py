@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from routing.distributions import LogNormal
+from routing.remaining import RemainingModel
 
 PRIOR_VERSION = "prior"
 # A learned estimate replaces the timetable wait of its leg only when data outweigh the prior.
@@ -50,7 +51,8 @@ class LearnedTime:
 
 @dataclass(frozen=True, slots=True)
 class LegTimeModel:
-    """Leg times keyed ``"from>to"`` (adjacent or spanning several legs) and dwells keyed by place id.
+    """Leg times keyed ``"from>to"`` (adjacent or spanning several legs) and dwells keyed by place id,
+    and the hours to arrival by milestone (``routing.remaining``).
 
     Places and pairs without an entry fall back to the network's prior. ``version`` identifies the model
     in ETA answers; ``observations`` is how many observations it learned from.
@@ -62,6 +64,8 @@ class LegTimeModel:
     legs: Mapping[str, LearnedTime] = field(default_factory=dict)
     dwells: Mapping[str, LearnedTime] = field(default_factory=dict)
     settings: Mapping[str, float] = field(default_factory=dict)
+    # Hours to arrival by milestone, for parcels under way (None: answer from the legs and dwells alone).
+    remaining: RemainingModel | None = None
 
     @classmethod
     def prior(cls) -> LegTimeModel:
@@ -85,6 +89,7 @@ class LegTimeModel:
             "settings": dict(self.settings),
             "legs": {key: value.to_dict() for key, value in sorted(self.legs.items())},
             "dwells": {key: value.to_dict() for key, value in sorted(self.dwells.items())},
+            **({"remaining": self.remaining.to_dict()} if self.remaining is not None else {}),
         }
 
     @classmethod
@@ -98,4 +103,5 @@ class LegTimeModel:
             legs={k: LearnedTime.from_dict(v) for k, v in data.get("legs", {}).items()},
             dwells={k: LearnedTime.from_dict(v) for k, v in data.get("dwells", {}).items()},
             settings={k: float(v) for k, v in data.get("settings", {}).items()},
+            remaining=RemainingModel.from_dict(data["remaining"]) if data.get("remaining") else None,
         )

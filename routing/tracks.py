@@ -19,6 +19,9 @@ class TrackScan:
     status: str
     substatus: str
     at: datetime
+    # The tracking number the scan was reported under, when known (it tells which numbers Silkway had
+    # seen by a given time, so a backtest does not read a last-mile number before it was handed out).
+    number: str | None = None
 
     @property
     def is_delivered(self) -> bool:
@@ -45,6 +48,15 @@ class ParcelTrack:
         """The scans that had happened by ``as_of``, oldest first."""
         limit = aware(as_of)
         return sorted((s for s in self.scans if aware(s.at) <= limit), key=lambda s: aware(s.at))
+
+    def numbers_until(self, as_of: datetime) -> tuple[str, ...]:
+        """The numbers known by ``as_of``: those its scans by then came under, and those no scan came
+        under (registered by a merchant or linked by a carrier). All of them when scans name none."""
+        scanned = {s.number for s in self.scans if s.number}
+        if not scanned:
+            return self.numbers
+        seen = {s.number for s in self.scans_until(as_of) if s.number}
+        return tuple(n for n in self.numbers if n in seen or n not in scanned)
 
 
 @dataclass(frozen=True, slots=True)

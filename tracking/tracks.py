@@ -26,6 +26,7 @@ class StoredScan:
     status: str
     substatus: str
     at: datetime
+    number: str | None = None  # the tracking number the event was reported under
 
 
 @dataclass(slots=True)
@@ -52,6 +53,7 @@ def _scans_query(parcel_ids: list[int] | None = None, as_of: datetime | None = N
             events.status,
             events.substatus,
             events.occurred_at,
+            events.tracking_number,
         )
         .outerjoin(models.Location, models.Location.id == events.location_id)
         .order_by(events.parcel_id, events.occurred_at, events.id)
@@ -81,8 +83,8 @@ def load_tracks(
         ):
             numbers.setdefault(pid, []).append(number)
         scans: dict[int, list[StoredScan]] = {}
-        for pid, place, country, status, sub, at in session.execute(_scans_query(part, as_of)):
-            scans.setdefault(pid, []).append(StoredScan(place, country, status, sub, as_utc(at)))
+        for pid, place, country, status, sub, at, number in session.execute(_scans_query(part, as_of)):
+            scans.setdefault(pid, []).append(StoredScan(place, country, status, sub, as_utc(at), number))
         for pid in part:
             parcel = parcels.get(pid)
             if parcel is None:

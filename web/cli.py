@@ -169,25 +169,43 @@ def eta_refresh() -> None:
 
 
 @eta_group.command("backtest")
-@click.option("--split-at", help="ISO 8601 instant: learn from parcels first scanned before it, test after")
+@click.option("--split-at", help="ISO 8601 instant: learn from the history before it, test on what follows")
 @click.option(
     "--test-days",
-    default=21,
+    default=30,
     show_default=True,
     type=click.IntRange(1, 365),
-    help="without --split-at: hold out the parcels first scanned in the last N days of history",
+    help="test on the parcels first scanned in the N days after the split",
+)
+@click.option(
+    "--settle-days",
+    default=30,
+    show_default=True,
+    type=click.IntRange(0, 365),
+    help="without --split-at: end the test window this many days before the newest first scan, so that "
+    "slow parcels have had time to arrive and the test is not biased towards fast ones",
+)
+@click.option(
+    "--refit-days",
+    default=7.0,
+    show_default=True,
+    type=click.FloatRange(0, 365),
+    help="relearn the model every N days of the test period, as the scheduler would (0: learn once)",
 )
 @with_appcontext
-def eta_backtest(split_at: str | None, test_days: int) -> None:
+def eta_backtest(split_at: str | None, test_days: int, settle_days: int, refit_days: float) -> None:
     """Replay history with a time split and print ETA accuracy against two baselines."""
     from datetime import UTC, datetime, timedelta
 
     from sqlalchemy import func, select
 
     from tracking import models
+    from tracking.db import read_only
     from web.eta_service import backtest
 
     session = get_session()
+    session.commit()  # whatever the command's session did before, the replay starts a transaction of its own
+    read_only(session)  # minutes of reading must not hold SQLite's write lock
     if split_at:
         try:
             split = datetime.fromisoformat(split_at)
@@ -203,16 +221,25 @@ def eta_backtest(split_at: str | None, test_days: int) -> None:
         last = session.scalar(select(func.max(models.Parcel.first_event_at)))
         if last is None:
             raise click.ClickException("no parcels with scans to backtest on; build the demo world first")
-        split = last.astimezone(UTC) - timedelta(days=test_days)
-    report = backtest(session, split.astimezone(UTC))
+        split = last.astimezone(UTC) - timedelta(days=test_days + settle_days)
+    split = split.astimezone(UTC)
+    window = session.scalar(
+        select(func.count()).where(
+            models.Parcel.first_event_at >= split,
+            models.Parcel.first_event_at < split + timedelta(days=test_days),
+        )
+    ) or 0
+    report = backtest(session, split, test_days=test_days, refit_days=refit_days or None)
     if report.test_parcels == 0 or report.train_parcels == 0:
         raise click.ClickException(
-            f"the split at {split.isoformat()} leaves {report.train_parcels} delivered parcels to learn from "
-            f"and {report.test_parcels} to test; choose another --split-at"
+            f"the split at {split.isoformat()} leaves {report.train_parcels} arrived parcels to learn from "
+            f"and {report.test_parcels} to test; choose another --split-at or fewer --settle-days"
         )
     click.echo(
-        f"split at {split.isoformat()}: learned from {report.train_parcels} parcels, "
-        f"tested on {report.test_parcels}"
+        f"split at {split.isoformat()}: learned from {report.train_parcels} parcels; test window "
+        f"{test_days} days, {window} parcels first scanned in it, {report.test_parcels} of them delivered "
+        f"({report.test_parcels / max(window, 1):.0%}) and scored at their arrival (delivered or ready "
+        "for collection)"
     )
     click.echo(report.format())
 

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from routing.backtest import BacktestReport, HeldOut, run_backtest
 from routing.distributions import LogNormal
 from routing.eta import EtaEngine, EtaEstimate
-from routing.learning import fit, observations_from_tracks
+from routing.learning import learn as learn_model
 from routing.model import LegTimeModel
 from routing.network import load_network
 from routing.tracks import ParcelTrack, TrackScan
@@ -59,7 +59,9 @@ CACHE_LOOKUPS = Counter(
 
 def to_track(stored: StoredTrack) -> ParcelTrack:
     """A stored parcel as the routing package sees it."""
-    scans = tuple(TrackScan(s.place_id, s.country, s.status, s.substatus, s.at) for s in stored.scans)
+    scans = tuple(
+        TrackScan(s.place_id, s.country, s.status, s.substatus, s.at, s.number) for s in stored.scans
+    )
     return ParcelTrack(tuple(stored.numbers), stored.service, stored.origin, stored.destination, scans)
 
 
@@ -230,7 +232,8 @@ def parcel_eta_by_number(session: Session, number: str, as_of: datetime) -> dict
 
 
 def learn(session: Session, now: datetime, window: timedelta = LEARNING_WINDOW) -> LegTimeModel:
-    """Learn a leg-time model from the scans of parcels seen in the last ``window`` and store it."""
+    """Learn the model (legs, dwells and hours to arrival by milestone) from the scans of parcels seen in
+    the last ``window``, and store it."""
     since = now - window
     read_only(session)  # minutes of reading on a large history must not hold SQLite's write lock
     ids = list(
@@ -239,7 +242,7 @@ def learn(session: Session, now: datetime, window: timedelta = LEARNING_WINDOW) 
         )
     )
     tracks = [to_track(t) for t in load_tracks(session, ids, as_of=now)]
-    model = fit(observations_from_tracks(tracks, now), load_network(), now)
+    model = learn_model(tracks, load_network(), now)
     session.commit()  # end the read; storing the model is a short write of its own
     exists = session.scalar(select(func.count()).where(models.EtaModel.version == model.version))
     if not exists:
@@ -326,13 +329,24 @@ def revise_etas_job(app: Flask, now: datetime) -> None:
         revise(session, now, since)
 
 
-def backtest(session: Session, split_at: datetime, until: datetime | None = None) -> BacktestReport:
-    """Replay delivered parcels: learn from those first scanned before ``split_at``, score the rest."""
+def backtest(
+    session: Session, split_at: datetime, test_days: float | None = None, refit_days: float | None = None
+) -> BacktestReport:
+    """Replay history: learn as of ``split_at`` (and every ``refit_days`` after it) and score the parcels
+    first scanned in the ``test_days`` after it that arrived; the others are only learned from.
+    Begin the session's transaction with ``read_only`` first: it reads the whole history."""
     held: list[HeldOut] = []
-    for stored in load_tracks(session, as_of=until):
-        if stored.delivered_at is not None and stored.scans:
-            held.append(HeldOut(to_track(stored), stored.delivered_at))
-    return run_backtest(held, split_at, load_network())
+    others: list[ParcelTrack] = []
+    for stored in load_tracks(session):
+        if not stored.scans:
+            continue
+        track = to_track(stored)
+        if stored.delivered_at is not None:
+            held.append(HeldOut(track, stored.delivered_at))
+        else:
+            others.append(track)
+    return run_backtest(held, split_at, load_network(), test_days=test_days, refit_days=refit_days,
+                        others=others)
 
 
 STALL_SLACK = timedelta(hours=12)

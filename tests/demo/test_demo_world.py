@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,15 +23,6 @@ from web.demo.world import World
 
 NOW = datetime(2026, 11, 20, 6, 0, tzinfo=UTC)
 SMALL = {"days": 4, "seed": 11, "parcels_per_day": 12, "now": NOW}
-
-
-@pytest.fixture(autouse=True)
-def no_truth_left(app: Flask) -> Iterator[None]:
-    """demo_truth is not one of tracking's tables, so the shared fixtures do not empty it: do it here."""
-    engine = app.extensions["silkway.db"].engine
-    with engine.begin() as connection:
-        connection.execute(delete(truth.demo_truth))
-    yield
 
 
 def built(app: Flask, tmp_path: Path, **options: Any) -> BuildReport:
