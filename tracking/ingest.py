@@ -7,22 +7,26 @@ only flushes; the caller commits once):
   parcel, adding identifiers, or merging two parcels that turn out to be the same;
 - resolves locations to network places through the ``resolve`` function it is given;
 - stores each event once: the identity is ``(parcel, fingerprint)`` (what happened, when to the minute,
-  where), so a re-sent or reworded scan is a duplicate, and a unique constraint backs this up;
+  where), so a re-sent or reworded scan is a duplicate; the unique constraint on that pair decides, in
+  the insert itself (``ON CONFLICT DO NOTHING RETURNING``);
 - moves each touched parcel's status forward by event time (tracking.timeline).
+
+The CPU work (checks, place resolution, fingerprints) is done before the first lock is taken, and
+every table is written with one statement per batch (tracking.ingest_sql), so the time a batch holds
+its number locks, during which other batches naming the same numbers wait, stays short.
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import cast
+from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, insert, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from tracking import ingest_sql as sql
 from tracking import models
 from tracking.events import ItemError, Location, ScanEvent, as_utc
 from tracking.statuses import Status
@@ -30,9 +34,8 @@ from tracking.timeline import StatusState, apply, derive
 from tracking.types import utcnow
 
 PlaceResolver = Callable[[Location], Location]
-PARCELS = cast(Table, models.Parcel.__table__)
-CHUNK = 2000
 MAX_FUTURE = timedelta(hours=24)
+LOCK_BUCKETS = sql.LOCK_BUCKETS
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,15 +97,19 @@ def ingest(
     if not good:
         return report
     places = _resolve_locations(good, resolve)
+    fingerprints = [e.fingerprint(place) for e, place in zip(good, places, strict=True)]
+    place_keys = _location_keys(places)
+    location_ids = sql.location_ids(session, {key: _location_columns(p) for p, key in place_keys.items()})
     parcel_of, merged = _link_parcels(session, carrier, good)
-    location_ids = _location_ids(session, places)
-    rows = _new_event_rows(session, carrier, good, places, parcel_of, location_ids, raw_payload_id, now)
-    report.duplicates = len(good) - len(rows)
-    report.accepted = len(rows)
-    if rows:
-        session.execute(_insert_ignoring_duplicates(session, models.ScanEvent.__table__), rows)
+    rows = _event_rows(
+        good, places, fingerprints, parcel_of, {p: location_ids[k] for p, k in place_keys.items()}
+    )
+    inserted = sql.insert_events(session, rows, carrier.id, raw_payload_id, now)
+    fresh = [row for row in rows if (row["parcel_id"], row["fingerprint"]) in inserted]
+    report.accepted = len(fresh)
+    report.duplicates = len(good) - len(fresh)
     report.parcel_ids = {parcel_of[e.tracking_number] for e in good}
-    report.changes = _advance_statuses(session, rows, merged)
+    report.changes = _advance_statuses(session, fresh, merged)
     return report
 
 
@@ -124,9 +131,24 @@ def _resolve_locations(events: list[ScanEvent], resolve: PlaceResolver | None) -
     return out
 
 
-def _chunks(items: Sequence[str] | Sequence[int], size: int = CHUNK) -> Iterator[list]:  # type: ignore[type-arg]
-    for start in range(0, len(items), size):
-        yield list(items[start : start + size])
+def _location_keys(places: list[Location]) -> dict[Location, str]:
+    """The storage key of each distinct non-empty place."""
+    keys: dict[Location, str] = {}
+    for place in places:
+        if place not in keys and not place.is_empty():
+            keys[place] = place.key()
+    return keys
+
+
+def _location_columns(place: Location) -> dict[str, Any]:
+    return {
+        "name": place.name,
+        "country": place.country,
+        "postcode": place.postcode,
+        "lat": place.lat,
+        "lon": place.lon,
+        "place_id": place.place_id,
+    }
 
 
 def _link_parcels(
@@ -139,17 +161,11 @@ def _link_parcels(
         for other in event.linked_numbers:
             groups.union(event.tracking_number, other)
     numbers = sorted(groups.parent)
-    _lock_numbers(session, numbers)
-    existing: dict[str, int] = {}
-    for chunk in _chunks(numbers):
-        query = select(models.Identifier.number, models.Identifier.parcel_id).where(
-            models.Identifier.number.in_(chunk)
-        )
-        existing.update(dict(session.execute(query).all()))
-
     members: dict[str, list[str]] = {}
     for number in numbers:
         members.setdefault(groups.find(number), []).append(number)
+    sql.lock_numbers(session, numbers)
+    existing = sql.identifier_parcels(session, numbers)
     parcel_of: dict[str, int] = {}
     merged: set[int] = set()
     without_parcel: list[list[str]] = []
@@ -164,12 +180,9 @@ def _link_parcels(
             merged.add(target)
         for number in group:
             parcel_of[number] = target
+    stamp = utcnow()
     if without_parcel:
-        stamp = utcnow()
-        created = session.execute(
-            insert(models.Parcel).returning(models.Parcel.id, sort_by_parameter_order=True),
-            [{"created_at": stamp, "updated_at": stamp} for _ in without_parcel],
-        ).scalars()
+        created = sql.new_parcels(session, len(without_parcel), stamp)
         for group, parcel_id in zip(without_parcel, created, strict=True):
             for number in group:
                 parcel_of[number] = parcel_id
@@ -179,15 +192,14 @@ def _link_parcels(
         for n in numbers
         if n not in existing
     ]
-    if fresh:
-        session.execute(insert(models.Identifier), fresh)
+    sql.add_identifiers(session, fresh, stamp)
     return parcel_of, merged
 
 
 def _merge_parcels(session: Session, target: int, others: list[int]) -> None:
     """Fold parcels ``others`` into ``target``: identifiers and events move, duplicate events go."""
     # Writers holding another number of these parcels must finish first (and later ones see the merge).
-    _lock_numbers(
+    sql.lock_numbers(
         session,
         sorted(
             session.scalars(
@@ -232,117 +244,49 @@ def _adopt_registration(session: Session, target: int, other: int) -> None:
     session.expunge(other_row)
 
 
-def _location_ids(session: Session, locations: Iterable[Location]) -> dict[str, int]:
-    wanted = {loc.key(): loc for loc in locations if not loc.is_empty()}
-    if not wanted:
-        return {}
-    found: dict[str, int] = {}
-    keys = sorted(wanted)
-    for chunk in _chunks(keys):
-        query = select(models.Location.key, models.Location.id).where(models.Location.key.in_(chunk))
-        found.update(dict(session.execute(query).all()))
-    missing = [k for k in keys if k not in found]
-    if missing:
-        rows = [
-            {
-                "key": k,
-                "name": wanted[k].name,
-                "country": wanted[k].country,
-                "postcode": wanted[k].postcode,
-                "lat": wanted[k].lat,
-                "lon": wanted[k].lon,
-                "place_id": wanted[k].place_id,
-            }
-            for k in missing
-        ]
-        session.execute(_insert_ignoring_duplicates(session, models.Location.__table__), rows)
-        for chunk in _chunks(missing):
-            query = select(models.Location.key, models.Location.id).where(models.Location.key.in_(chunk))
-            found.update(dict(session.execute(query).all()))
-    return found
-
-
-def _new_event_rows(
-    session: Session,
-    carrier: CarrierRef,
+def _event_rows(
     events: list[ScanEvent],
     places: list[Location],
+    fingerprints: list[str],
     parcel_of: dict[str, int],
-    location_ids: dict[str, int],
-    raw_payload_id: int | None,
-    now: datetime,
-) -> list[dict[str, object]]:
-    keys: dict[Location, str] = {}
-    for place in places:
-        if place not in keys:
-            keys[place] = place.key()
-    keyed = [
-        (parcel_of[e.tracking_number], e.fingerprint(place), e, place)
-        for e, place in zip(events, places, strict=True)
-    ]
-    parcels = sorted({pid for pid, _, _, _ in keyed})
-    fingerprints = sorted({fp for _, fp, _, _ in keyed})
+    location_ids: dict[Location, int],
+) -> list[dict[str, Any]]:
+    """One row per distinct ``(parcel, fingerprint)`` of the batch (the first event of each wins)."""
     seen: set[tuple[int, str]] = set()
-    for parcel_chunk in _chunks(parcels):
-        for fp_chunk in _chunks(fingerprints):
-            query = select(models.ScanEvent.parcel_id, models.ScanEvent.fingerprint).where(
-                models.ScanEvent.parcel_id.in_(parcel_chunk), models.ScanEvent.fingerprint.in_(fp_chunk)
-            )
-            seen.update(session.execute(query).all())
-    rows: list[dict[str, object]] = []
-    for parcel_id, fingerprint, event, location in keyed:
+    rows: list[dict[str, Any]] = []
+    for event, place, fingerprint in zip(events, places, fingerprints, strict=True):
+        parcel_id = parcel_of[event.tracking_number]
         if (parcel_id, fingerprint) in seen:
             continue
         seen.add((parcel_id, fingerprint))
         rows.append(
             {
                 "parcel_id": parcel_id,
-                "carrier_id": carrier.id,
                 "tracking_number": event.tracking_number,
                 "status": event.status.value,
                 "substatus": event.substatus,
                 "occurred_at": event.occurred_at_utc,
                 "utc_offset_minutes": event.utc_offset_minutes,
-                "location_id": None if location.is_empty() else location_ids[keys[location]],
+                "location_id": location_ids.get(place),
                 "description": event.description,
                 "raw_code": event.raw_code,
                 "fingerprint": fingerprint,
-                "raw_payload_id": raw_payload_id,
-                "received_at": now,
             }
         )
     return rows
 
 
-def _advance_statuses(
-    session: Session, rows: list[dict[str, object]], merged: set[int]
-) -> list[StatusChange]:
-    by_parcel: dict[int, list[dict[str, object]]] = {}
+def _advance_statuses(session: Session, rows: list[dict[str, Any]], merged: set[int]) -> list[StatusChange]:
+    """Move each parcel that got new events (or absorbed another) to its derived status."""
+    by_parcel: dict[int, list[dict[str, Any]]] = {}
     for row in rows:
-        by_parcel.setdefault(row["parcel_id"], []).append(row)  # type: ignore[arg-type]
+        by_parcel.setdefault(row["parcel_id"], []).append(row)
     touched = sorted(set(by_parcel) | merged)
     if not touched:
         return []
-    parcels = PARCELS.c
-    current: dict[int, tuple[str, str, datetime | None, datetime | None, datetime | None]] = {}
-    for chunk in _chunks(touched):
-        query = (
-            select(
-                parcels.id,
-                parcels.status,
-                parcels.substatus,
-                parcels.status_at,
-                parcels.first_event_at,
-                parcels.last_event_at,
-            )
-            .where(parcels.id.in_(chunk))
-            .order_by(parcels.id)
-            .with_for_update()
-        )
-        current.update({row[0]: tuple(row[1:]) for row in session.execute(query)})  # type: ignore[misc]
+    current = sql.parcel_states(session, touched)
     changes: list[StatusChange] = []
-    updates: list[dict[str, object]] = []
-    stamp = utcnow()
+    updates: list[dict[str, Any]] = []
     for parcel_id in touched:
         status, substatus, status_at, first_at, last_at = current[parcel_id]
         old = StatusState(Status(status), substatus, status_at)
@@ -355,76 +299,26 @@ def _advance_statuses(
             new = derive([StatusState(Status(s), sub, as_utc(t)) for s, sub, t in everything])
         else:
             fresh = by_parcel[parcel_id]
-            times = [t for t in (row["occurred_at"] for row in fresh) if isinstance(t, datetime)]
-            candidates = [
-                StatusState(Status(str(r["status"])), str(r["substatus"]), r["occurred_at"])  # type: ignore[arg-type]
-                for r in fresh
-            ]
-            new = apply(old, candidates)
+            times = [row["occurred_at"] for row in fresh]
+            new = apply(
+                old, [StatusState(Status(r["status"]), r["substatus"], r["occurred_at"]) for r in fresh]
+            )
             times += [t for t in (first_at, last_at) if t is not None]
         updates.append(
             {
-                "b_id": parcel_id,
+                "id": parcel_id,
                 "first_event_at": min(times) if times else None,
                 "last_event_at": max(times) if times else None,
                 "status": new.status.value,
                 "substatus": new.substatus,
                 "status_at": new.at,
                 "delivered_at": new.at if new.status is Status.DELIVERED else None,
-                "updated_at": stamp,
             }
         )
         if new != old:
             changes.append(StatusChange(parcel_id, old, new))
-    statement = (
-        update(PARCELS)
-        .where(parcels.id == bindparam("b_id"))
-        .values({name: bindparam(name) for name in updates[0] if name != "b_id"})
-    )
-    session.execute(statement, updates)
+    sql.update_parcels(session, updates, utcnow())
     return changes
-
-
-# Numbers are hashed into a fixed set of lock keys, so one transaction never holds more than this many
-# advisory locks (one per number exhausted PostgreSQL's lock table with a few 5,000-number batches at
-# once). Two batches that share a bucket but no number wait for each other; that is only slower.
-LOCK_BUCKETS = 512
-LOCK_NAMESPACE = 0x511C << 32
-
-
-def _lock_key(number: str) -> int:
-    bucket = int.from_bytes(hashlib.blake2b(number.encode(), digest_size=8).digest(), "big") % LOCK_BUCKETS
-    return LOCK_NAMESPACE + bucket
-
-
-def _lock_numbers(session: Session, numbers: Sequence[str]) -> None:
-    """On PostgreSQL, hold a transaction-level advisory lock per tracking number (bucket) until commit.
-
-    Two batches naming the same number then link and merge parcels one after the other instead of both
-    creating the parcel (a unique violation) or one merging a parcel away under the other (a foreign-key
-    violation). Keys are taken in sorted order so that writers cannot deadlock on each other. SQLite
-    needs none of this: BEGIN IMMEDIATE already lets one writer in at a time.
-    """
-    if not numbers or session.get_bind().dialect.name != "postgresql":
-        return
-    keys = sorted({_lock_key(n) for n in numbers})
-    session.execute(
-        text(
-            "SELECT pg_advisory_xact_lock(s.k) "
-            "FROM (SELECT unnest(CAST(:keys AS bigint[])) AS k ORDER BY 1) s"
-        ),
-        {"keys": keys},
-    )
-
-
-def _insert_ignoring_duplicates(session: Session, table: object):  # type: ignore[no-untyped-def]
-    """INSERT … ON CONFLICT DO NOTHING for the session's dialect (a concurrent writer got there first)."""
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        return postgresql.insert(table).on_conflict_do_nothing()  # type: ignore[arg-type]
-    if dialect == "sqlite":
-        return sqlite.insert(table).on_conflict_do_nothing()  # type: ignore[arg-type]
-    return insert(table)  # type: ignore[arg-type]
 
 
 class _UnionFind:
