@@ -12,9 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from carriers import aftership, cainiao, easypost, sf_express, track17, yanwen
+from tests.carriers.results import parse_or_refuse
 from tests.carriers.samples import sample_bytes
-from tracking.events import ParseResult, PayloadError
-from tracking.statuses import SUBSTATUSES
 
 ADAPTERS = [cainiao, track17, aftership, easypost, sf_express, yanwen]
 SAMPLES = [
@@ -66,21 +65,6 @@ def dumps(doc: Any) -> bytes:
     return json.dumps(doc, ensure_ascii=False).encode("utf-8", "surrogatepass")
 
 
-def check(adapter: Any, raw: bytes) -> None:
-    """The only allowed outcomes: PayloadError, or a consistent ParseResult of valid events."""
-    try:
-        result = adapter.parse(raw, "application/json", "fuzz")
-    except PayloadError:
-        return
-    assert isinstance(result, ParseResult)
-    assert len(result.indexes) == len(result.events)
-    for event in result.events:
-        assert event.occurred_at.tzinfo is not None and event.occurred_at.utcoffset() is not None
-        assert event.substatus in SUBSTATUSES[event.status]
-        assert 5 <= len(event.tracking_number) <= 40
-    assert all(isinstance(code, str) and count > 0 for code, count in result.unmapped.items())
-
-
 def paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     """Every key or index path inside a JSON value."""
     found: list[tuple[Any, ...]] = []
@@ -115,7 +99,7 @@ def mutate(doc: Any, data: st.DataObject) -> Any:
 @given(data=st.data())
 def test_mutated_sample_gives_parse_result_or_payload_error(adapter: Any, name: str, data: Any) -> None:
     doc = mutate(orjson.loads(sample_bytes(name)), data)
-    check(adapter, dumps(doc))
+    parse_or_refuse(adapter, dumps(doc))
 
 
 @pytest.mark.parametrize(("adapter", "name"), SAMPLES, ids=[name for _, name in SAMPLES])
@@ -123,14 +107,14 @@ def test_mutated_sample_gives_parse_result_or_payload_error(adapter: Any, name: 
 @given(cut=st.integers(min_value=0, max_value=10_000))
 def test_truncated_sample_gives_parse_result_or_payload_error(adapter: Any, name: str, cut: int) -> None:
     raw = sample_bytes(name)
-    check(adapter, raw[: cut % (len(raw) + 1)])
+    parse_or_refuse(adapter, raw[: cut % (len(raw) + 1)])
 
 
 @pytest.mark.parametrize("adapter", ADAPTERS, ids=[a.name for a in ADAPTERS])
 @FUZZ
 @given(raw=st.binary(max_size=300))
 def test_random_bytes_give_payload_error_or_empty_result(adapter: Any, raw: bytes) -> None:
-    check(adapter, raw)
+    parse_or_refuse(adapter, raw)
 
 
 JSON = st.recursive(
@@ -146,7 +130,7 @@ JSON = st.recursive(
 @FUZZ
 @given(doc=JSON)
 def test_arbitrary_json_gives_parse_result_or_payload_error(adapter: Any, doc: Any) -> None:
-    check(adapter, dumps(doc))
+    parse_or_refuse(adapter, dumps(doc))
 
 
 # Shapes close to each format, with every leaf drawn at random: reaches the per-event code paths.
@@ -220,4 +204,4 @@ def test_format_shaped_payloads_with_random_leaves(scans: list[dict[str, Any]], 
         (yanwen, {"code": 0, "result": [{"tracking_number": number, "checkpoints": scans}]}),
     ]
     for adapter, payload in payloads:
-        check(adapter, dumps(payload))
+        parse_or_refuse(adapter, dumps(payload))

@@ -17,9 +17,8 @@ from hypothesis import strategies as st
 
 from carriers import cdek, cdek_v1, csv_format, russian_post
 from carriers.base import Adapter
+from tests.carriers.results import parse_or_refuse
 from tests.carriers.samples import sample_bytes
-from tracking.events import ParseResult, PayloadError
-from tracking.statuses import SUBSTATUSES
 
 XML_SAMPLES: list[tuple[Adapter, str]] = [
     (russian_post, "russianpost_getOperationHistory_response_domestic.xml"),
@@ -57,25 +56,6 @@ json_values = st.recursive(
 )
 
 
-def outcome(adapter: Adapter, raw: bytes) -> ParseResult | None:
-    """Parse, allowing only PayloadError to escape, and check the result's invariants."""
-    try:
-        result = adapter.parse(raw, adapter.content_types[0], "fuzz")
-    except PayloadError:
-        return None
-    assert isinstance(result, ParseResult)
-    assert len(result.events) == len(result.indexes)
-    for event in result.events:
-        assert event.occurred_at.tzinfo is not None and event.occurred_at.utcoffset() is not None
-        assert event.substatus in SUBSTATUSES[event.status]
-        assert 5 <= len(event.tracking_number) <= 40
-        assert event.occurred_at_utc.year >= 1999
-    assert all(index >= 0 for index in result.indexes)
-    assert all(error.index >= 0 and error.error for error in result.errors)
-    assert all(count > 0 for count in result.unmapped.values())
-    return result
-
-
 @FUZZ
 @given(st.sampled_from(ALL_SAMPLES), st.lists(st.tuples(st.floats(0, 1), st.integers(0, 255)), max_size=8))
 def test_flipped_bytes_give_a_result_or_a_payload_error(
@@ -85,7 +65,7 @@ def test_flipped_bytes_give_a_result_or_a_payload_error(
     data = bytearray(raw)
     for where, value in flips:
         data[min(int(where * len(data)), len(data) - 1)] = value
-    outcome(adapter, bytes(data))
+    parse_or_refuse(adapter, bytes(data))
 
 
 @FUZZ
@@ -94,15 +74,15 @@ def test_truncation_anywhere_gives_a_result_or_a_payload_error(
     sample: tuple[Adapter, bytes], cut: float
 ) -> None:
     adapter, raw = sample
-    outcome(adapter, raw[: int(cut * len(raw))])
+    parse_or_refuse(adapter, raw[: int(cut * len(raw))])
 
 
 @FUZZ
 @given(st.sampled_from(ALL_SAMPLES), st.binary(max_size=200))
 def test_random_bytes_give_a_result_or_a_payload_error(sample: tuple[Adapter, bytes], noise: bytes) -> None:
     adapter, raw = sample
-    outcome(adapter, noise)
-    outcome(adapter, raw[: len(raw) // 2] + noise)
+    parse_or_refuse(adapter, noise)
+    parse_or_refuse(adapter, raw[: len(raw) // 2] + noise)
 
 
 def _without(root: Element, victims: list[float]) -> bytes:
@@ -123,7 +103,7 @@ def test_missing_xml_elements_give_a_result_or_a_payload_error(
     sample: tuple[Adapter, str], victims: list[float]
 ) -> None:
     adapter, name = sample
-    outcome(adapter, _without(fromstring(sample_bytes(name)), victims))
+    parse_or_refuse(adapter, _without(fromstring(sample_bytes(name)), victims))
 
 
 @FUZZ
@@ -147,7 +127,7 @@ def test_garbled_xml_values_give_a_result_or_a_payload_error(
         else:
             for key in list(node.attrib)[:1]:
                 node.set(key, clean)
-    outcome(adapter, tostring(root, encoding="utf-8"))
+    parse_or_refuse(adapter, tostring(root, encoding="utf-8"))
 
 
 def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -188,7 +168,7 @@ def test_wrong_types_and_missing_json_fields_give_a_result_or_a_payload_error(
             break
         _replace(doc, paths[min(int(where * len(paths)), len(paths) - 1)], value, delete)
     raw = orjson.dumps([doc, doc] if as_array else doc)
-    result = outcome(adapter, raw)
+    result = parse_or_refuse(adapter, raw)
     assert result is not None  # a JSON object or array is never a payload-level error
     assert len(result.events) + len(result.errors) + result.ignored == (2 if as_array else 1)
 
@@ -204,6 +184,6 @@ csv_cells = st.text(
 def test_random_csv_rows_give_a_result_or_a_payload_error(rows: list[list[str]], delimiter: str) -> None:
     header = delimiter.join(["tracking_number", "status", "occurred_at", "country", "linked_numbers"])
     body = "\n".join([header, *(delimiter.join(row) for row in rows)])
-    result = outcome(csv_format, body.encode("utf-8"))
+    result = parse_or_refuse(csv_format, body.encode("utf-8"))
     assert result is not None  # the header is valid, so only rows can fail
     assert {e.index for e in result.errors}.isdisjoint(result.indexes)
