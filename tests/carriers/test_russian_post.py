@@ -234,22 +234,26 @@ def test_unreadable_or_foreign_bodies_are_payload_errors(raw: bytes) -> None:
         parse(raw)
 
 
+def soap(body: str) -> bytes:
+    """A SOAP envelope around ``body``, as Russian Post's servers answer."""
+    envelope = '<S:Envelope xmlns:S="http://schemas.xmlsoap.org/soap/envelope/">'
+    return f"{envelope}<S:Body>{body}</S:Body></S:Envelope>".encode()
+
+
+def postserver(answer: str, inner: str) -> bytes:
+    """A batch-service answer element (``ticketResponse``, ``answerByTicketResponse``) in its envelope."""
+    namespace = 'xmlns:ns2="http://fclient.russianpost.org/postserver"'
+    return soap(f"<ns2:{answer} {namespace}>{inner}</ns2:{answer}>")
+
+
 def test_soap_fault_is_a_payload_error_with_its_reason() -> None:
-    fault = (
-        b'<S:Envelope xmlns:S="http://schemas.xmlsoap.org/soap/envelope/"><S:Body><S:Fault>'
-        b"<faultcode>S:Server</faultcode><faultstring>Authorization failed</faultstring>"
-        b"</S:Fault></S:Body></S:Envelope>"
-    )
+    fault = "<faultcode>S:Server</faultcode><faultstring>Authorization failed</faultstring>"
     with pytest.raises(PayloadError, match="Authorization failed"):
-        parse(fault)
+        parse(soap(f"<S:Fault>{fault}</S:Fault>"))
 
 
 def _ticket_answer(code: str, name: str) -> bytes:
-    return (
-        '<S:Envelope xmlns:S="http://schemas.xmlsoap.org/soap/envelope/"><S:Body>'
-        '<ns2:answerByTicketResponse xmlns:ns2="http://fclient.russianpost.org/postserver">'
-        f'<error ErrorTypeID="{code}" ErrorName="{name}"/></ns2:answerByTicketResponse></S:Body></S:Envelope>'
-    ).encode()
+    return postserver("answerByTicketResponse", f'<error ErrorTypeID="{code}" ErrorName="{name}"/>')
 
 
 def test_ticket_not_ready_is_raised_so_a_scheduler_polls_again() -> None:
@@ -291,20 +295,12 @@ def test_credentials_are_escaped_in_requests() -> None:
 
 
 def test_ticket_id_read_from_get_ticket_answer() -> None:
-    answer = (
-        b'<S:Envelope xmlns:S="http://schemas.xmlsoap.org/soap/envelope/"><S:Body>'
-        b'<ns2:ticketResponse xmlns:ns2="http://fclient.russianpost.org/postserver">'
-        b"<value>20150917162048476CLIENTID</value></ns2:ticketResponse></S:Body></S:Envelope>"
-    )
+    answer = postserver("ticketResponse", "<value>20150917162048476CLIENTID</value>")
     assert parse_ticket_id(answer) == "20150917162048476CLIENTID"
 
 
 def test_get_ticket_refusal_raises_ticket_error() -> None:
-    answer = (
-        b'<S:Envelope xmlns:S="http://schemas.xmlsoap.org/soap/envelope/"><S:Body>'
-        b'<ns2:ticketResponse xmlns:ns2="http://fclient.russianpost.org/postserver">'
-        b'<error ErrorTypeID="3" ErrorName="auth failed"/></ns2:ticketResponse></S:Body></S:Envelope>'
-    )
+    answer = postserver("ticketResponse", '<error ErrorTypeID="3" ErrorName="auth failed"/>')
     with pytest.raises(TicketError, match="auth failed"):
         parse_ticket_id(answer)
 
