@@ -89,16 +89,7 @@ class EtaEngine:
         Each distinct (service, origin, destination) is routed once, and the quotes that share a plan
         run together (``routing.quotes``); a quote answers the same in any batch as alone.
         """
-        lanes: dict[tuple[str, str, str], tuple[list[str], Plan] | RoutingError] = {}
-        for ask in asks:
-            lane = (ask.service, ask.origin, ask.destination)
-            if lane not in lanes:
-                try:
-                    route = self.router.route_for(ask.service, ask.origin, ask.destination)
-                    lanes[lane] = (route, self._plan(ask.service, route, at_origin=True))
-                except RoutingError as exc:
-                    lanes[lane] = exc
-        found = [lanes[(ask.service, ask.origin, ask.destination)] for ask in asks]
+        found = self._quote_lanes(asks)
         jobs = [(f[1], to_hours(aware(a.ship_at))) for a, f in zip(asks, found, strict=True)
                 if isinstance(f, tuple)]
         table = iter(plan_quantiles(jobs, self.samples).tolist())
@@ -111,6 +102,23 @@ class EtaEngine:
             answers.append(EtaEstimate(p10, p50, p90, list(lane_found[0]), ask.service, self.model.version,
                                        self.model.observations))
         return answers
+
+    def quote_errors(self, asks: Sequence[QuoteAsk]) -> list[RoutingError | None]:
+        """Each ask's routing error (UnknownPlace, NoRoute...) or None, found without running any quote."""
+        return [f if isinstance(f, RoutingError) else None for f in self._quote_lanes(asks)]
+
+    def _quote_lanes(self, asks: Sequence[QuoteAsk]) -> list[tuple[list[str], Plan] | RoutingError]:
+        """Each ask's route and plan, or its error; each distinct (service, origin, destination) once."""
+        lanes: dict[tuple[str, str, str], tuple[list[str], Plan] | RoutingError] = {}
+        for ask in asks:
+            lane = (ask.service, ask.origin, ask.destination)
+            if lane not in lanes:
+                try:
+                    route = self.router.route_for(ask.service, ask.origin, ask.destination)
+                    lanes[lane] = (route, self._plan(ask.service, route, at_origin=True))
+                except RoutingError as exc:
+                    lanes[lane] = exc
+        return [lanes[(ask.service, ask.origin, ask.destination)] for ask in asks]
 
     def in_flight(self, track: ParcelTrack, as_of: datetime) -> EtaEstimate:
         """Quantiles of the arrival time of a parcel under way, given its scans up to ``as_of``.

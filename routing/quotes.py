@@ -124,10 +124,10 @@ class _Timetable:
     size: int  # how many departures
     base: float
     per_hour: float  # cells per hour
-    first: npt.NDArray[np.intp]
+    first: npt.NDArray[np.int32]
     crowd: int
 
-    def first_at_or_after(self, wanted: FloatArray) -> npt.NDArray[np.intp]:
+    def first_at_or_after(self, wanted: FloatArray) -> npt.NDArray[np.int32]:
         """``np.searchsorted(departures, wanted, side="left")``, elementwise."""
         cell = ((wanted - self.base) * self.per_hour).astype(np.intp)
         np.maximum(cell, 0, out=cell)
@@ -151,7 +151,7 @@ def _timetable(schedule: Schedule, calendar: Calendar | None) -> _Timetable:
     # Departures a time in cell c may have to step over: those from first[c] to a quarter cell past c.
     crowd = int((np.searchsorted(times, starts[1:] + width / 4, side="left") - first[:-1]).max())
     padded = np.concatenate([times, np.full(crowd + 1, np.inf)])
-    return _Timetable(padded, int(times.size), base, 1.0 / width, first[:-1].astype(np.intp), crowd)
+    return _Timetable(padded, int(times.size), base, 1.0 / width, first[:-1].astype(np.int32), crowd)
 
 
 def _work_end(calendar: Calendar, t: FloatArray, durations: FloatArray) -> FloatArray:

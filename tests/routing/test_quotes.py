@@ -100,6 +100,8 @@ def test_a_batch_with_errors_answers_the_others_and_names_each_failure() -> None
         5: (UnknownService, "service"),
         6: (UnknownPlace, "destination"),
     }
+    checked = [None if e is None else (type(e), str(e)) for e in engine.quote_errors(asks)]
+    assert checked == [(type(a), str(a)) if isinstance(a, Exception) else None for a in answers]
     assert answers[0] == engine.quote(good.origin, good.destination, good.service, good.ship_at)
     assert answers[3] == engine.quote("Yiwu", "Новосибирск", "economy_rail", MOMENTS[2])
     with pytest.raises(UnknownPlace):

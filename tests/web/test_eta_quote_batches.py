@@ -88,6 +88,18 @@ def test_a_mixed_batch_names_every_failing_item_and_field(client, make_key):
     assert "quotes" not in body
 
 
+def test_a_batch_with_a_bad_item_is_refused_before_any_sampling(client, make_key, monkeypatch):
+    def no_sampling(*_args):
+        raise AssertionError("a refused batch samples nothing")
+
+    monkeypatch.setattr("routing.eta.plan_quantiles", no_sampling)
+    resp = quote(client, make_key("merchant", "Shenzhen Gadgets"), [QUOTE, {**QUOTE, "origin": "Gotham"}])
+    assert resp.status_code == 422
+    assert resp.get_json()["errors"] == [
+        {"index": 1, "field": "origin", "error": "origin: unknown place 'Gotham'"}
+    ]
+
+
 def test_one_bad_quote_alone_is_a_422_for_item_zero(client, make_key):
     key = make_key("merchant", "Shenzhen Gadgets")
     body = quote(client, key, {**QUOTE, "service": "teleport"}).get_json()
