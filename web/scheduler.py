@@ -74,13 +74,16 @@ def run_job(app: Flask, job: Job, now: datetime | None = None) -> str:
     except Exception as exc:  # a failing job must not stop the scheduler
         log.exception("job %s failed", job.name)
         status, error = "failed", f"{type(exc).__name__}: {exc}"[:500]
-    with db.session() as session:
-        session.execute(
-            update(models.JobTick)
-            .where(models.JobTick.id == claim)
-            .values(status=status, error=error, finished_at=datetime.now(UTC))
-        )
-        session.commit()
+    try:
+        with db.session() as session:
+            session.execute(
+                update(models.JobTick)
+                .where(models.JobTick.id == claim)
+                .values(status=status, error=error, finished_at=datetime.now(UTC))
+            )
+            session.commit()
+    except OperationalError as exc:  # the database went away after the job: the tick's row says "running"
+        log.warning("job %s finished (%s) but its tick could not be recorded: %s", job.name, status, exc)
     _observe(job.name, status, time.perf_counter() - started)
     return "ran" if status == "ok" else "failed"
 

@@ -128,3 +128,19 @@ def test_each_job_runs_through_the_scheduler_on_an_empty_database(app):
     now = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
     for job in all_jobs(app):
         assert run_job(app, job, now) == "ran", job.name
+
+
+def test_a_database_gone_after_the_job_leaves_the_scheduler_running(app, monkeypatch, caplog):
+    from sqlalchemy.exc import OperationalError
+
+    db = app.extensions["silkway.db"]
+
+    def away(*_args, **_kwargs):
+        raise OperationalError("UPDATE job_ticks", {}, Exception("server closed the connection"))
+
+    def job_then_outage(_app, _now):
+        monkeypatch.setattr(db, "session", away)
+
+    job = Job("outage_job", job_then_outage, 60)
+    assert run_job(app, job, datetime(2026, 11, 1, 12, 0, tzinfo=UTC)) == "ran"
+    assert "its tick could not be recorded" in caplog.text
