@@ -165,6 +165,12 @@ def eta_refresh() -> None:
     click.echo(
         f"model {model.version} learned from {model.observations} observations "
         f"({len(model.legs)} legs, {len(model.dwells)} dwells)"
+        + (
+            f"; hours to arrival: {len(model.remaining.curves)} milestone curves from "
+            f"{model.remaining.observations} parcels"
+            if model.remaining is not None
+            else ""
+        )
     )
 
 

@@ -163,7 +163,7 @@ def test_eta_refresh_cli_stores_a_model_that_answers_name(app, client, make_key)
     _push_journey(client, make_key("carrier", "acme_post"))
     result = app.test_cli_runner().invoke(args=["eta", "refresh"])
     assert result.exit_code == 0, result.output
-    assert "learned from" in result.output
+    assert "learned from" in result.output and "milestone curves from 1 parcels" in result.output
     forget_engine()
     version = result.output.split()[1]
     assert client.get("/api/v1/parcels/RX747628194CN/eta").get_json()["model"]["version"] == version
