@@ -30,11 +30,12 @@ from tracking import ingest_sql as sql
 from tracking import models
 from tracking.events import ItemError, Location, ScanEvent, as_utc
 from tracking.statuses import Status
-from tracking.timeline import StatusState, apply, derive
+from tracking.timeline import PENDING, StatusState, apply, derive
 from tracking.types import utcnow
 
 PlaceResolver = Callable[[Location], Location]
 MAX_FUTURE = timedelta(hours=24)
+NEW_PARCEL: sql.ParcelState = (PENDING.status.value, PENDING.substatus, None, None, None)
 LOCK_BUCKETS = sql.LOCK_BUCKETS
 
 
@@ -100,7 +101,8 @@ def ingest(
     fingerprints = [e.fingerprint(place) for e, place in zip(good, places, strict=True)]
     place_keys = _location_keys(places)
     location_ids = sql.location_ids(session, {key: _location_columns(p) for p, key in place_keys.items()})
-    parcel_of, merged = _link_parcels(session, carrier, good)
+    links = _link_parcels(session, carrier, good)
+    parcel_of = links.parcel_of
     rows = _event_rows(
         good, places, fingerprints, parcel_of, {p: location_ids[k] for p, k in place_keys.items()}
     )
@@ -109,7 +111,7 @@ def ingest(
     report.accepted = len(fresh)
     report.duplicates = len(good) - len(fresh)
     report.parcel_ids = {parcel_of[e.tracking_number] for e in good}
-    report.changes = _advance_statuses(session, fresh, merged)
+    report.changes = _advance_statuses(session, fresh, links)
     return report
 
 
@@ -151,10 +153,17 @@ def _location_columns(place: Location) -> dict[str, Any]:
     }
 
 
-def _link_parcels(
-    session: Session, carrier: CarrierRef, events: list[ScanEvent]
-) -> tuple[dict[str, int], set[int]]:
-    """Map every number in the batch to its parcel id; also return the parcels that absorbed others."""
+@dataclass(slots=True)
+class Links:
+    """Every number of a batch mapped to its parcel; the parcels that absorbed others, and the new ones."""
+
+    parcel_of: dict[str, int]
+    merged: set[int]
+    created: set[int]
+
+
+def _link_parcels(session: Session, carrier: CarrierRef, events: list[ScanEvent]) -> Links:
+    """Map every number in the batch to its parcel id, creating and merging parcels as needed."""
     groups = _UnionFind()
     for event in events:
         groups.add(event.tracking_number)
@@ -181,8 +190,8 @@ def _link_parcels(
         for number in group:
             parcel_of[number] = target
     stamp = utcnow()
+    created = sql.new_parcels(session, len(without_parcel), stamp) if without_parcel else []
     if without_parcel:
-        created = sql.new_parcels(session, len(without_parcel), stamp)
         for group, parcel_id in zip(without_parcel, created, strict=True):
             for number in group:
                 parcel_of[number] = parcel_id
@@ -193,7 +202,7 @@ def _link_parcels(
         if n not in existing
     ]
     sql.add_identifiers(session, fresh, stamp)
-    return parcel_of, merged
+    return Links(parcel_of, merged, set(created))
 
 
 def _merge_parcels(session: Session, target: int, others: list[int]) -> None:
@@ -276,15 +285,21 @@ def _event_rows(
     return rows
 
 
-def _advance_statuses(session: Session, rows: list[dict[str, Any]], merged: set[int]) -> list[StatusChange]:
-    """Move each parcel that got new events (or absorbed another) to its derived status."""
+def _advance_statuses(session: Session, rows: list[dict[str, Any]], links: Links) -> list[StatusChange]:
+    """Move each parcel that got new events (or absorbed another) to its derived status.
+
+    Parcels created by this batch are not read back: no other transaction can see them yet, so there
+    is nothing to lock, and their state is that of a new parcel.
+    """
+    merged = links.merged
     by_parcel: dict[int, list[dict[str, Any]]] = {}
     for row in rows:
         by_parcel.setdefault(row["parcel_id"], []).append(row)
     touched = sorted(set(by_parcel) | merged)
     if not touched:
         return []
-    current = sql.parcel_states(session, touched)
+    current = sql.parcel_states(session, [p for p in touched if p not in links.created])
+    current.update({p: NEW_PARCEL for p in touched if p in links.created})
     changes: list[StatusChange] = []
     updates: list[dict[str, Any]] = []
     for parcel_id in touched:

@@ -200,6 +200,8 @@ def insert_events(
 
 def parcel_states(session: Session, parcel_ids: Sequence[int]) -> dict[int, ParcelState]:
     """Each parcel's status, substatus, status_at, first and last event time, locked FOR UPDATE."""
+    if not parcel_ids:
+        return {}
     if is_postgres(session):
         batches: list[Any] = [session.execute(PG_PARCEL_STATES, {"ids": list(parcel_ids)})]
     else:

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -22,6 +22,7 @@ from carriers import ADAPTERS
 from tracking import models
 from tracking.events import ItemError, ParseResult, PayloadError
 from tracking.ingest import CarrierRef, IngestReport, PlaceResolver, ingest
+from tracking.ingest_sql import is_postgres
 from tracking.types import utcnow
 from tracking.webhooks import enqueue_status_changes
 
@@ -148,14 +149,26 @@ def _store(
 
 
 def _count_unmapped(session: Session, carrier_id: int, unmapped: dict[str, int]) -> None:
+    """Add the payload's unmapped codes to the report: one upsert, codes in sorted order.
+
+    An upsert rather than read-then-write: two batches bringing the same new code at once no longer
+    collide on the unique (carrier, code) and start over; sorted, so they cannot deadlock either.
+    """
+    counts: dict[str, int] = {}
     for code, count in unmapped.items():
-        row = session.scalar(
-            select(models.UnmappedCode).where(
-                models.UnmappedCode.carrier_id == carrier_id, models.UnmappedCode.code == code[:80]
-            )
-        )
-        if row is None:
-            session.add(models.UnmappedCode(carrier_id=carrier_id, code=code[:80], count=count))
-        else:
-            row.count += count
-            row.last_seen = utcnow()
+        counts[code[:80]] = counts.get(code[:80], 0) + count
+    if not counts:
+        return
+    now = utcnow()
+    table = models.UnmappedCode.__table__
+    dialect = postgresql if is_postgres(session) else sqlite
+    statement = dialect.insert(table)
+    statement = statement.on_conflict_do_update(
+        index_elements=["carrier_id", "code"],
+        set_={"count": table.c.count + statement.excluded.count, "last_seen": statement.excluded.last_seen},
+    )
+    rows = [
+        {"carrier_id": carrier_id, "code": code, "count": counts[code], "first_seen": now, "last_seen": now}
+        for code in sorted(counts)
+    ]
+    session.execute(statement, rows)
