@@ -22,8 +22,9 @@ import numpy as np
 import numpy.typing as npt
 
 from routing.holidays_calendar import Calendar, FloatArray
+from routing.network import Network
 from routing.plans import Plan, Step
-from routing.schedules import Departures, Schedule, departure_times
+from routing.schedules import Departures, Schedule, departure_times, departures_for
 
 # Rows per numpy pass: 32 quotes x 2,000 samples keep each array near 512 kB (in cache, and bounded).
 CHUNK_ROWS = 32
@@ -174,3 +175,17 @@ def _meets_pause(calendar: Calendar, low: FloatArray, high: FloatArray) -> npt.N
     """Whether a pause starts at or before ``high`` and ends after ``low`` (elementwise)."""
     k = np.searchsorted(calendar.starts, high, side="right")
     return (k > 0) & (calendar.ends[np.maximum(k - 1, 0)] > low)
+
+
+def warm_timetables(network: Network) -> int:
+    """Build every leg's timetable grid and pause calendar now (per process, cached), so the first quotes
+    of a worker do not pay for them; under gunicorn's ``preload_app`` the forked workers share them.
+    Returns how many timed legs were prepared."""
+    timed = 0
+    for origin, destination in network.graph.edges:
+        for leg in network.legs_between(origin, destination):
+            departures = departures_for(leg, network)
+            if not departures.schedule.continuous:
+                _timetable(departures.schedule, departures.calendar)
+                timed += 1
+    return timed

@@ -146,3 +146,16 @@ def test_timetable_grid_finds_the_departure_a_binary_search_finds() -> None:
         np.testing.assert_array_equal(found, np.searchsorted(times, wanted, side="left"))
         checked += 1
     assert checked > 10
+
+
+def test_warming_builds_every_timed_legs_timetable_once() -> None:
+    from routing.network import load_network
+    from routing.quotes import _timetable, warm_timetables
+
+    network = load_network()
+    timed = warm_timetables(network)
+    assert timed > 100
+    built = _timetable.cache_info()
+    warm_timetables(network)
+    again = _timetable.cache_info()
+    assert again.misses == built.misses and again.hits >= built.hits + timed
