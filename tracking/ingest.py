@@ -67,10 +67,23 @@ class IngestReport:
     changes: list[StatusChange] = field(default_factory=list)
 
 
-def check_event(event: ScanEvent, now: datetime) -> str | None:
-    """Why an otherwise well-formed event cannot be accepted, or None."""
+def check_event(event: ScanEvent, now: datetime) -> tuple[str, str] | None:
+    """Why an otherwise well-formed event cannot be accepted, and the field at fault; or None."""
     if event.occurred_at_utc > now + MAX_FUTURE:
-        return "occurred_at is more than 24 hours in the future"
+        return "occurred_at is more than 24 hours in the future", "occurred_at"
+    texts = {
+        "tracking_number": event.tracking_number,
+        "substatus": event.substatus,
+        "description": event.description,
+        "raw_code": event.raw_code,
+        "location.name": event.location.name,
+        "location.country": event.location.country,
+        "location.postcode": event.location.postcode,
+        "linked_numbers": "".join(event.linked_numbers),
+    }
+    for name, value in texts.items():
+        if value and "\x00" in value:  # PostgreSQL cannot store it in text; it is never meaningful
+            return f"{name} contains a NUL character", name
     return None
 
 
@@ -92,7 +105,7 @@ def ingest(
     for event, index in zip(events, positions, strict=True):
         problem = check_event(event, now)
         if problem:
-            report.rejected.append(ItemError(index, problem, "occurred_at"))
+            report.rejected.append(ItemError(index, *problem))
         else:
             good.append(event)
     if not good:

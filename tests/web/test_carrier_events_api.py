@@ -171,6 +171,25 @@ def test_event_far_in_the_future_is_rejected(push):
     assert resp.get_json()["errors"][0]["field"] == "occurred_at"
 
 
+@pytest.mark.parametrize(
+    ("extra", "field"),
+    [
+        ({"description": "Departed\u0000"}, "description"),
+        ({"location": {"name": "Shen\u0000zhen", "country": "CN"}}, "location.name"),
+        ({"raw_code": "SC_\u0000"}, "raw_code"),
+    ],
+)
+def test_a_nul_character_is_refused_by_field_and_the_rest_is_kept(push, client, extra, field):
+    resp = push(scan(number="LX299455986CN", **extra))
+    assert resp.status_code == 422, resp.get_json()
+    assert resp.get_json()["errors"][0]["field"] == field
+    resp = push(scan(), scan(number="LX299455986CN", **extra), query="?partial=true")
+    assert resp.status_code == 200 and resp.get_json()["accepted"] == 1
+    assert [r["field"] for r in resp.get_json()["rejected"]] == [field]
+    assert client.get("/api/v1/parcels/RX747628194CN").status_code == 200
+    assert client.get("/api/v1/parcels/LX299455986CN").status_code == 404
+
+
 def test_malformed_json_is_a_400_problem(client, make_key):
     key = make_key("carrier", "acme_post")
     resp = client.post(
