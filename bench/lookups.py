@@ -1,7 +1,8 @@
 """Lookup speed on a large PostgreSQL database: the parcel API and the shopper page against /healthz.
 
-Against one live gunicorn (rate limits off, access log off) it measures, in the same run and interleaved
-so that a noisy neighbour hurts every target alike:
+Against live gunicorns (rate limits off, access log off; /healthz on a second one of its own, so that its
+load does not recycle the lookup workers through max_requests) it measures, in the same run and
+interleaved so that a noisy neighbour hurts every target alike:
 - ``GET /healthz`` — the baseline: Flask, gunicorn and the load generator, no database;
 - ``GET /api/v1/parcels/{n}`` — the public API on random numbers from the seeded set;
 - ``GET /track/{n}`` — the shopper's page (HTML) on the same numbers.
@@ -240,9 +241,12 @@ def main() -> None:
     )
     loads = [("saturated", args.connections), ("light", args.light)]
     runs: dict[tuple[str, str], list[Run]] = {(t.name, label): [] for t in TARGETS for label, _ in loads}
-    with gunicorn(url, workers=args.workers) as base:
+    # /healthz gets a gunicorn of its own: its thousands of requests a second would otherwise reach
+    # max_requests and recycle the lookup workers (and with them their warm state) during the runs.
+    with gunicorn(url, workers=args.workers) as lookups, gunicorn(url, workers=args.workers) as health:
         for target in TARGETS:  # warm-up: imports, templates, connection pools, PostgreSQL's cache
             warm = argparse.Namespace(**{**vars(args), "duration": 3})
+            base = health if target.fixed else lookups
             if use_wrk:
                 wrk_run(base, target, numbers_file, script, warm)
             else:
@@ -253,6 +257,7 @@ def main() -> None:
                     **{**vars(args), "connections": connections, "threads": min(args.threads, connections)}
                 )
                 for target in TARGETS:
+                    base = health if target.fixed else lookups
                     hits, misses = eta_cache_counts(base)
                     run = (
                         wrk_run(base, target, numbers_file, script, opts)
