@@ -27,6 +27,8 @@ DEFAULTS: dict[str, Any] = {
     "WEBHOOK_SENDER": "urllib",
     "WEBHOOK_TIMEOUT_SECONDS": 10,
     "ALLOW_PRIVATE_WEBHOOK_TARGETS": False,
+    # Finished webhook messages with their delivery log, and job ticks, are deleted after this many days.
+    "RETENTION_DAYS": 30,
     # The dashboard's session cookie.
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_HTTPONLY": True,

@@ -12,6 +12,7 @@ DEFAULT_INTERVALS = {
     "webhook_outbox": 5,
     "stalled_parcels": 900,
     "carrier_feeds": 30,
+    "retention": 86400,
 }
 
 
@@ -21,7 +22,7 @@ def _interval(app: Flask, name: str) -> int:
 
 def all_jobs(app: Flask) -> list[Job]:
     """Every periodic job, with its interval from config ``JOB_<NAME>_SECONDS`` or the default."""
-    from web import eta_service, merchant_jobs, pull
+    from web import eta_service, merchant_jobs, pull, retention_job
 
     funcs = {
         "eta_refresh": eta_service.refresh_model_job,
@@ -29,6 +30,7 @@ def all_jobs(app: Flask) -> list[Job]:
         "webhook_outbox": merchant_jobs.process_outbox_job,
         "stalled_parcels": merchant_jobs.stalled_parcels_job,
         "carrier_feeds": pull.poll_feeds_job,
+        "retention": retention_job.prune_job,
     }
     return [Job(name, func, _interval(app, name)) for name, func in funcs.items()]
 

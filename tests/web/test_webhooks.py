@@ -389,3 +389,36 @@ def test_real_sender_refuses_a_target_that_resolves_privately_at_send_time(
     assert Receiver.received == []
     log = client.get(f"{HOOKS}/{hook['id']}/deliveries", headers=shop).get_json()["deliveries"]
     assert "private address" in log[0]["error"] and log[0]["status_code"] is None
+
+
+def test_finished_messages_and_their_log_are_forgotten_after_the_retention_days(
+    app, client, shop, scan, receiver
+):
+    from sqlalchemy import func, select
+
+    from tracking import models
+    from web.jobs import all_jobs
+    from web.scheduler import run_job
+
+    hook = subscribe(client, shop)
+    parcel_departs(client, shop, scan)
+    start = utcnow()
+    run_until(app, start, start + timedelta(minutes=1), timedelta(seconds=30))
+    register_parcels(client, shop, "RX000000001CN")
+    scan("RX000000001CN", "in_transit", "departed", ago(hours=1))  # announced, never sent: stays pending
+    log_url = f"{HOOKS}/{hook['id']}/deliveries"
+    assert len(client.get(log_url, headers=shop).get_json()["deliveries"]) == 1
+    retention = next(job for job in all_jobs(app) if job.name == "retention")
+    assert run_job(app, retention, start + timedelta(days=29)) == "ran"
+    assert len(client.get(log_url, headers=shop).get_json()["deliveries"]) == 1
+    assert run_job(app, retention, start + timedelta(days=31)) == "ran"
+    assert client.get(log_url, headers=shop).get_json()["deliveries"] == []
+    with app.app_context():
+        session = app.extensions["silkway.db"].session()
+        states = session.execute(
+            select(models.OutboxMessage.state, func.count()).group_by(models.OutboxMessage.state)
+        ).all()
+        ticks = session.scalar(select(func.count()).select_from(models.JobTick))
+        session.close()
+    assert dict(states) == {"pending": 1}
+    assert ticks == 1  # the first pass's tick went with the second; the second's own remains
