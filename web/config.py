@@ -10,6 +10,9 @@ from typing import Any
 
 DEFAULTS: dict[str, Any] = {
     "DATABASE_URL": None,  # None: tracking.db.default_url() (SQLite under instance/)
+    # PostgreSQL: ping each pooled connection before use (false saves a round trip per request; a
+    # connection left dead by a database restart then fails one request with a 503 before it is replaced).
+    "DB_POOL_PRE_PING": True,
     "SECRET_KEY": "dev-only-change-me",
     "LOG_LEVEL": "INFO",
     "JSON_LOGS": True,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
+from typing import Any
 
 from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy import Engine
@@ -21,8 +22,9 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 class Database:
     """Holds the URL and, once used, the engine and session factory of one process."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, engine_options: dict[str, Any] | None = None) -> None:
         self.url = url
+        self.engine_options = engine_options or {}
         self._engine: Engine | None = None
         self._factory: sessionmaker[Session] | None = None
         self._pid: int | None = None
@@ -36,7 +38,7 @@ class Database:
                 if self._engine is None or self._pid != os.getpid():
                     if self._engine is not None:
                         self._engine.dispose(close=False)
-                    self._engine = make_engine(self.url)
+                    self._engine = make_engine(self.url, **self.engine_options)
                     self._factory = make_session_factory(self._engine)
                     self._pid = os.getpid()
         return self._engine
@@ -56,7 +58,12 @@ class Database:
 
 def init_app(app: Flask) -> None:
     """Attach the database to the app and close each request's session at teardown."""
-    app.extensions["silkway.db"] = Database(app.config["DATABASE_URL"] or default_url())
+    url = app.config["DATABASE_URL"] or default_url()
+    # PostgreSQL: check each pooled connection before use (one round trip per request), or not, and let
+    # a connection found dead fail its request with a 503 and be replaced (after a database restart,
+    # about one failed request per pooled connection).
+    options = {} if url.startswith("sqlite") else {"pool_pre_ping": bool(app.config["DB_POOL_PRE_PING"])}
+    app.extensions["silkway.db"] = Database(url, options)
     app.teardown_appcontext(_close_session)
 
 

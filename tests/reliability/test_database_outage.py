@@ -88,7 +88,8 @@ def _assert_outage_then_recovery(
 
 @pytest.mark.slow
 @pytest.mark.postgres
-def test_postgres_outage_gives_503_and_recovers_without_restart():
+@pytest.mark.parametrize("pre_ping", ["true", "false"])
+def test_postgres_outage_gives_503_and_recovers_without_restart(pre_ping):
     if not postgres_admin_url():
         pytest.skip("SILKWAY_TEST_POSTGRES_URL is not set (CI always sets it)")
     with dedicated_postgres() as (url, name):
@@ -104,7 +105,7 @@ def test_postgres_outage_gives_503_and_recovers_without_restart():
         def restore_db() -> None:
             admin_execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS true')
 
-        with gunicorn(url, workers=2) as server:
+        with gunicorn(url, workers=2, extra_env={"SILKWAY_DB_POOL_PRE_PING": pre_ping}) as server:
             _assert_outage_then_recovery(server, break_db, restore_db)
             # Every request during the outage is 503 once the pooled connections are gone.
             break_db()
@@ -147,3 +148,12 @@ def test_sqlite_file_out_of_reach_gives_503_and_recovers_without_restart():
     finally:
         restore_db()
         shutil.rmtree(parent, ignore_errors=True)
+
+
+@pytest.mark.parametrize("pre_ping", [True, False])
+def test_the_pool_pings_connections_before_use_only_if_configured(pre_ping):
+    from web import create_app
+
+    url = "postgresql+psycopg://postgres@127.0.0.1:1/unused"  # no connection is made
+    app = create_app({"DATABASE_URL": url, "DB_POOL_PRE_PING": pre_ping})
+    assert app.extensions["silkway.db"].engine.pool._pre_ping is pre_ping
