@@ -61,7 +61,7 @@ def inverse_mills(alpha: FloatArray) -> FloatArray:
     alpha = np.asarray(alpha, dtype=np.float64)
     safe = np.minimum(alpha, 8.0)
     exact = norm_pdf(safe) / np.maximum(norm_sf(safe), 1e-300)
-    return np.asarray(np.where(alpha > 8.0, alpha + 1.0 / alpha, exact), dtype=np.float64)
+    return np.asarray(np.where(alpha > 8.0, alpha + 1.0 / np.maximum(alpha, 8.0), exact), dtype=np.float64)
 
 
 @dataclass(frozen=True, slots=True)

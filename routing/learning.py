@@ -14,7 +14,6 @@ import dataclasses
 import hashlib
 import itertools
 import json
-import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -23,7 +22,8 @@ from datetime import datetime
 import networkx as nx
 import numpy as np
 
-from routing.distributions import SIGMA_RANGE, LogNormal, inverse_mills
+from routing.censored import censored_fit
+from routing.distributions import LogNormal
 from routing.holidays_calendar import FloatArray, schedule_data
 from routing.model import LearnedTime, LegTimeModel
 from routing.network import Network, TimeRange
@@ -32,7 +32,6 @@ from routing.services import ServiceCatalog, load_services
 from routing.tracks import ParcelTrack, aware, stays
 
 MIN_HOURS = 0.1
-EM_ROUNDS = 40
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,29 +104,6 @@ def observations_from_tracks(tracks: Iterable[ParcelTrack], as_of: datetime) -> 
             target = following[obs.from_place].most_common(1)[0][0]
             done.append(LegObservation(obs.from_place, target, "leg", obs.started_at, None, obs.service))
     return done
-
-
-def censored_fit(
-    complete: FloatArray, w_complete: FloatArray, censored: FloatArray, w_censored: FloatArray,
-    prior: LogNormal, strength: float,
-) -> LogNormal:
-    """Weighted log-normal EM fit with right-censored log-times and the prior as pseudo-observations."""
-    mu, sigma = prior.mu, prior.sigma
-    total = float(w_complete.sum() + w_censored.sum()) + strength
-    prior_second = prior.sigma**2 + prior.mu**2
-    for _ in range(EM_ROUNDS):
-        alpha = (censored - mu) / sigma
-        lam = inverse_mills(alpha)
-        first = mu + sigma * lam
-        second = sigma**2 * (1 + alpha * lam - lam**2) + first**2
-        new_mu = (w_complete @ complete + w_censored @ first + strength * prior.mu) / total
-        moment = (w_complete @ complete**2 + w_censored @ second + strength * prior_second) / total
-        new_sigma = float(np.clip(math.sqrt(max(float(moment - new_mu**2), 1e-6)), *SIGMA_RANGE))
-        converged = abs(new_mu - mu) < 1e-6 and abs(new_sigma - sigma) < 1e-6
-        mu, sigma = float(new_mu), new_sigma
-        if converged:
-            break
-    return LogNormal(mu, sigma)
 
 
 def _prior(network: Network, obs: LegObservation, catalog: ServiceCatalog) -> TimeRange | None:

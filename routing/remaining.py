@@ -21,6 +21,12 @@ they **arrived**: were delivered or became ready for collection at a pickup poin
   parents, and with no usable key at all the engine falls back to its route model and the network prior.
 - A prediction conditions on the time already spent since the latest scan: the quantiles of
   ``D | D > elapsed`` from the survival curve.
+- Hours to arrival learn slowly (a parcel's arrival is days away), so a backlog is caught where it
+  happens: per milestone, the time until the parcel's *next* scan is fitted twice as a censored
+  log-normal, over the whole window and weighted to the last day (anchored on the first, as the leg
+  model does). Where parcels now wait longer than usual at a milestone, a parcel waiting there has its
+  quantiles moved by the difference of the two conditional medians — within a day of the scans (and
+  the missing scans) showing it.
 """
 
 from __future__ import annotations
@@ -36,6 +42,8 @@ from typing import Any
 
 import numpy as np
 
+from routing.censored import censored_fit
+from routing.distributions import LogNormal
 from routing.holidays_calendar import FloatArray
 from routing.tracks import ParcelTrack, TrackScan, aware
 
@@ -47,6 +55,10 @@ AGE_BASE = 1.3  # age bands grow by 30 % each (hours since the first scan, offse
 MIN_WEIGHT = 20.0
 MIN_AT_RISK = 5.0
 S10 = re.compile(r"^([A-Z])[A-Z]\d{9}[A-Z]{2}$")
+SURGE_HALF_LIFE_DAYS = 1.0
+SURGE_STRENGTH = 10.0
+MIN_RECENT_WEIGHT = 5.0
+MIN_SHIFT_HOURS = 2.0
 
 
 def arrival_time(track: ParcelTrack, until: datetime | None = None) -> datetime | None:
@@ -130,6 +142,28 @@ class Curve:
 
 
 @dataclass(frozen=True, slots=True)
+class Slowdown:
+    """How long parcels wait at a milestone for their next scan: usually, and in the last days."""
+
+    usual: LogNormal
+    now: LogNormal
+
+    def extra_hours(self, elapsed: float) -> float:
+        """How much later than usual a parcel that has waited ``elapsed`` hours will move on (median)."""
+        half = np.array([0.5])
+        return float(self.now.sample_beyond(half, elapsed)[0] - self.usual.sample_beyond(half, elapsed)[0])
+
+    def to_list(self) -> list[float]:
+        """A compact JSON form."""
+        return [round(v, 6) for v in (self.usual.mu, self.usual.sigma, self.now.mu, self.now.sigma)]
+
+    @classmethod
+    def from_list(cls, data: Sequence[float]) -> Slowdown:
+        """Read :meth:`to_list`'s form."""
+        return cls(LogNormal(float(data[0]), float(data[1])), LogNormal(float(data[2]), float(data[3])))
+
+
+@dataclass(frozen=True, slots=True)
 class RemainingModel:
     """Hours-to-arrival curves by key, learned as of ``trained_at``."""
 
@@ -137,6 +171,7 @@ class RemainingModel:
     observations: int = 0
     curves: Mapping[str, Curve] = field(default_factory=dict)
     settings: Mapping[str, float] = field(default_factory=dict)
+    slowdowns: Mapping[str, Slowdown] = field(default_factory=dict)
 
     def quantiles(
         self, track: ParcelTrack, as_of: datetime, qs: Sequence[float] = (0.1, 0.5, 0.9)
@@ -159,7 +194,9 @@ class RemainingModel:
                 continue
             hours = curve.conditional(elapsed, qs)
             if hours is not None:
-                return [max(since + timedelta(hours=float(h)), as_of) for h in hours]
+                slowdown = self.slowdowns.get(milestone(latest))
+                extra = slowdown.extra_hours(max(elapsed, 0.01)) if slowdown else 0.0
+                return [max(since + timedelta(hours=float(h) + extra), as_of) for h in hours]
         return None
 
     def to_dict(self) -> dict[str, Any]:
@@ -170,6 +207,7 @@ class RemainingModel:
             "settings": dict(self.settings),
             "levels": len(LEVELS),
             "curves": {key: curve.to_list() for key, curve in sorted(self.curves.items())},
+            "slowdowns": {key: value.to_list() for key, value in sorted(self.slowdowns.items())},
         }
 
     @classmethod
@@ -181,11 +219,12 @@ class RemainingModel:
             observations=int(data.get("observations", 0)),
             curves={key: Curve.from_list(value) for key, value in data.get("curves", {}).items()},
             settings={k: float(v) for k, v in data.get("settings", {}).items()},
+            slowdowns={key: Slowdown.from_list(v) for key, v in data.get("slowdowns", {}).items()},
         )
 
     def digest(self) -> str:
         """A short digest of the curves (part of the model version)."""
-        body = json.dumps(self.to_dict()["curves"], sort_keys=True)
+        body = json.dumps([self.to_dict()[part] for part in ("curves", "slowdowns")], sort_keys=True)
         return hashlib.sha256(body.encode()).hexdigest()[:10]
 
 
@@ -202,6 +241,7 @@ def fit_remaining(
     rows_hours: list[float] = []
     rows_weight: list[float] = []
     rows_done: list[bool] = []
+    waits: dict[str, list[tuple[float, bool, float]]] = {}
     parcels = 0
     for track in tracks:
         scans = track.scans_until(as_of)
@@ -211,10 +251,15 @@ def fit_remaining(
         end = arrived or as_of
         first = aware(scans[0].at)
         parcels += 1
-        for scan in scans:
+        for i, scan in enumerate(scans):
             at = aware(scan.at)
             if at >= end:
                 break
+            following = next((aware(s.at) for s in scans[i + 1 :] if aware(s.at) > at), None)
+            waits.setdefault(milestone(scan), []).append(
+                (max(((following or as_of) - at).total_seconds() / 3600.0, 0.01), following is not None,
+                 (as_of - at).total_seconds() / 86400.0)
+            )
             hours = max((end - at).total_seconds() / 3600.0, 0.01)
             weight = 0.5 ** ((as_of - at).total_seconds() / 86400.0 / half_life_days)
             for key in keys(track, scan, first):
@@ -228,7 +273,27 @@ def fit_remaining(
         np.asarray(rows_done, dtype=bool), names, min_weight,
     )
     settings = {"half_life_days": half_life_days, "min_weight": min_weight}
-    return RemainingModel(as_of, parcels, curves, settings)
+    return RemainingModel(as_of, parcels, curves, settings, _slowdowns(waits, half_life_days))
+
+
+def _slowdowns(waits: Mapping[str, list[tuple[float, bool, float]]], half_life: float) -> dict[str, Slowdown]:
+    """Milestones where parcels now wait for their next scan markedly longer (or shorter) than usual."""
+    found: dict[str, Slowdown] = {}
+    for key, rows in waits.items():
+        hours, done, age = (np.asarray(column) for column in zip(*rows, strict=True))
+        recent = 0.5 ** (age / SURGE_HALF_LIFE_DAYS)
+        if float(recent.sum()) < MIN_RECENT_WEIGHT or not done.any():
+            continue
+        logs = np.log(hours)
+        done = done.astype(bool)
+        weights = 0.5 ** (age / half_life)
+        neutral = LogNormal(float(np.median(logs[done])), 1.0)
+        usual = censored_fit(logs[done], weights[done], logs[~done], weights[~done], neutral, 1.0)
+        now = censored_fit(logs[done], recent[done], logs[~done], recent[~done], usual, SURGE_STRENGTH)
+        slowdown = Slowdown(usual, now)
+        if abs(slowdown.extra_hours(0.01)) >= MIN_SHIFT_HOURS:
+            found[key] = slowdown
+    return found
 
 
 def _kaplan_meier(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import random
 from datetime import UTC, datetime, timedelta
 
@@ -122,3 +123,37 @@ def test_quantiles_are_ordered_and_never_in_the_past(
     if found is not None:
         p10, p50, p90 = found
         assert asked <= p10 <= p50 <= p90
+
+
+def customs_parcels(backlog_from: float | None, as_of: float, seed: int = 5) -> list[ParcelTrack]:
+    """Parcels reaching customs every 30 min for 60 days; they leave after ~24 h and arrive 72 h later,
+    except that from ``backlog_from`` on nobody leaves customs."""
+    rng = random.Random(seed)
+    tracks = []
+    for i in range(int(as_of / 0.5)):
+        start = i * 0.5
+        wait = rng.lognormvariate(math.log(24), 0.3)
+        held = backlog_from is not None and start + wait > backlog_from
+        scans = [TrackScan("ru_mmpo_vnukovo", "RU", "in_transit", "customs_processing", at(start))]
+        if not held:
+            scans.append(TrackScan("ru_mmpo_vnukovo", "RU", "in_transit", "departed", at(start + wait)))
+            scans.append(TrackScan("ru_moscow", "RU", "available_for_pickup", "post_office",
+                                   at(start + wait + rng.uniform(60, 84))))
+        tracks.append(ParcelTrack((f"LP{i:014d}",), "standard_air", None, "ru_moscow",
+                                  tuple(s for s in scans if s.at <= at(as_of))))
+    return tracks
+
+
+def test_a_customs_backlog_moves_in_flight_answers_within_a_day() -> None:
+    backlog, now = 24 * 60.0, 24 * 61.0  # customs stop releasing; a day later
+    entered = TrackScan("ru_mmpo_vnukovo", "RU", "in_transit", "customs_processing", at(now - 20))
+    waiting = ParcelTrack(("LP99",), "standard_air", None, "ru_moscow", (entered,))
+    steady = fit_remaining(customs_parcels(None, now), at(now))
+    stuck = fit_remaining(customs_parcels(backlog, now), at(now))
+    before, after = steady.quantiles(waiting, at(now)), stuck.quantiles(waiting, at(now))
+    assert before is not None and after is not None
+    assert after[1] - before[1] > timedelta(hours=6)  # nobody has left for a day: expect a longer wait
+    assert not steady.slowdowns  # steady traffic shows no slowdown
+    restored = RemainingModel.from_dict(json.loads(json.dumps(stuck.to_dict())))
+    again = restored.quantiles(waiting, at(now)) or []
+    assert all(abs(a - b) < timedelta(minutes=1) for a, b in zip(again, after, strict=True))
