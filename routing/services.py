@@ -117,6 +117,7 @@ class Router:
     _trees: dict[tuple[frozenset[str], str], tuple[dict[str, float], dict[str, list[str]]]] = field(
         default_factory=dict
     )
+    _footprints: dict[str, frozenset[str]] = field(default_factory=dict)
 
     def region_of(self, destination: str) -> str:
         """The destination's region: listed in the data, else that of the nearest listed city."""
@@ -133,9 +134,12 @@ class Router:
         return self.region_of(nearest)
 
     def footprint(self, service: str) -> frozenset[str]:
-        """Every place named by the service's waypoints, in any region."""
-        svc = self.catalog.get(service)
-        return frozenset(n for layers in svc.routes.values() for layer in layers for n in self._expand(layer))
+        """Every place named by the service's waypoints, in any region (worked out once per service)."""
+        if service not in self._footprints:
+            svc = self.catalog.get(service)
+            layers = [layer for region in svc.routes.values() for layer in region]
+            self._footprints[service] = frozenset(n for layer in layers for n in self._expand(layer))
+        return self._footprints[service]
 
     def route_for(self, service: str, origin: str, destination: str, resume: bool = False) -> list[str]:
         """Node ids from origin to destination along the service's waypoints.
