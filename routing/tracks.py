@@ -55,7 +55,8 @@ class ParcelTrack:
         scanned = {s.number for s in self.scans if s.number}
         if not scanned:
             return self.numbers
-        seen = {s.number for s in self.scans_until(as_of) if s.number}
+        limit = aware(as_of)
+        seen = {s.number for s in self.scans if s.number and aware(s.at) <= limit}
         return tuple(n for n in self.numbers if n in seen or n not in scanned)
 
 
