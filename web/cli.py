@@ -159,9 +159,10 @@ def eta_refresh() -> None:
     """Re-learn the leg-time model from the database now (the scheduler also does this hourly)."""
     from datetime import UTC, datetime
 
-    from web.eta_service import learn
+    from web.eta_service import LEARNING_MAX_PARCELS, learn
 
-    model = learn(get_session(), datetime.now(UTC))
+    limit = int(current_app.config.get("LEARNING_MAX_PARCELS", LEARNING_MAX_PARCELS))
+    model = learn(get_session(), datetime.now(UTC), limit=limit)
     click.echo(
         f"model {model.version} learned from {model.observations} observations "
         f"({len(model.legs)} legs, {len(model.dwells)} dwells)"

@@ -30,6 +30,8 @@ DEFAULTS: dict[str, Any] = {
     "WEBHOOK_SENDER": "urllib",
     "WEBHOOK_TIMEOUT_SECONDS": 10,
     "ALLOW_PRIVATE_WEBHOOK_TARGETS": False,
+    # The ETA model learns from at most this many parcels of its 120-day window (an evenly spread sample).
+    "LEARNING_MAX_PARCELS": 100_000,
     # Finished webhook messages with their delivery log, and job ticks, are deleted after this many days.
     "RETENTION_DAYS": 30,
     # The dashboard's session cookie.

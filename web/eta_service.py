@@ -47,6 +47,9 @@ log = logging.getLogger("silkway.eta")
 
 MODEL_CHECK_SECONDS = 60.0
 LEARNING_WINDOW = timedelta(days=120)
+# More parcels than this in the window: learn from an evenly spread sample of them (by id, so the same
+# parcels each time), which bounds the refresh's memory and time on a large history.
+LEARNING_MAX_PARCELS = 100_000
 REVISION_THRESHOLD = timedelta(hours=6)
 CACHE_SECONDS = 300.0
 CACHE_SIZE = 2048
@@ -231,9 +234,11 @@ def parcel_eta_by_number(session: Session, number: str, as_of: datetime) -> dict
     return eta_json(result, as_of) if result is not None else None
 
 
-def learn(session: Session, now: datetime, window: timedelta = LEARNING_WINDOW) -> LegTimeModel:
+def learn(
+    session: Session, now: datetime, window: timedelta = LEARNING_WINDOW, limit: int = LEARNING_MAX_PARCELS
+) -> LegTimeModel:
     """Learn the model (legs, dwells and hours to arrival by milestone) from the scans of parcels seen in
-    the last ``window``, and store it."""
+    the last ``window`` (at most ``limit`` of them, evenly spread by id), and store it."""
     since = now - window
     read_only(session)  # minutes of reading on a large history must not hold SQLite's write lock
     ids = list(
@@ -241,6 +246,9 @@ def learn(session: Session, now: datetime, window: timedelta = LEARNING_WINDOW) 
             select(models.Parcel.id).where(models.Parcel.last_event_at >= since).order_by(models.Parcel.id)
         )
     )
+    if len(ids) > limit > 0:
+        step = len(ids) / limit
+        ids = [ids[int(i * step)] for i in range(limit)]
     tracks = [to_track(t) for t in load_tracks(session, ids, as_of=now)]
     model = learn_model(tracks, load_network(), now)
     session.commit()  # end the read; storing the model is a short write of its own
@@ -261,8 +269,9 @@ def learn(session: Session, now: datetime, window: timedelta = LEARNING_WINDOW) 
 
 def refresh_model_job(app: Flask, now: datetime) -> None:
     """Scheduler job: re-learn the leg-time model."""
+    limit = int(app.config.get("LEARNING_MAX_PARCELS", LEARNING_MAX_PARCELS))
     with app.extensions["silkway.db"].session() as session:
-        learn(session, now)
+        learn(session, now, limit=limit)
 
 
 def revise(session: Session, now: datetime, since: datetime) -> int:

@@ -192,3 +192,18 @@ def test_eta_revisions_are_stored_once_until_the_estimate_moves(app, client, mak
         assert revisions[0].p10 <= revisions[0].p50 <= revisions[0].p90
         assert session.scalar(select(func.count()).select_from(models.EtaModel)) == 0
         session.close()
+
+
+def test_eta_refresh_learns_from_an_evenly_spread_sample_when_the_history_is_large(app, client, make_key):
+    carrier = make_key("carrier", "acme_post")
+    for i in range(6):
+        number = f"RX{i:08d}0CN"
+        body = {"events": [{"tracking_number": number, "status": "in_transit", "substatus": "departed",
+                            "occurred_at": "2026-10-20T08:31:00+08:00",
+                            "location": {"name": "Shenzhen", "country": "CN"}}]}
+        response = client.post("/api/v1/carriers/acme_post/events", json=body, headers=bearer(carrier))
+        assert response.status_code == 200
+    app.config["LEARNING_MAX_PARCELS"] = 3
+    result = app.test_cli_runner().invoke(args=["eta", "refresh"])
+    assert result.exit_code == 0, result.output
+    assert "milestone curves from 3 parcels" in result.output
