@@ -7,11 +7,11 @@ import os
 import random
 import socket
 import subprocess
-import sys
 import tempfile
+import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.request import urlopen
@@ -20,6 +20,7 @@ from sqlalchemy import make_url, text
 
 from tracking import schema
 from tracking.db import make_engine
+from web.serve import gunicorn_command
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -71,20 +72,7 @@ def gunicorn(database_url: str, workers: int = 2, extra_env: dict[str, str] | No
         "SILKWAY_LOG_LEVEL": "WARNING",
         **(extra_env or {}),
     }
-    cmd = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "-c",
-        str(ROOT / "gunicorn.conf.py"),
-        "--workers",
-        str(workers),
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--log-level",
-        "warning",
-        "wsgi:app",
-    ]
+    cmd = gunicorn_command(f"127.0.0.1:{port}", workers, "--log-level", "warning")
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -100,6 +88,17 @@ def gunicorn(database_url: str, workers: int = 2, extra_env: dict[str, str] | No
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def run_threads(work: Callable[[], None], threads: int) -> float:
+    """Run ``work`` in ``threads`` threads at once; the wall seconds until the last one finished."""
+    started = time.perf_counter()
+    pool = [threading.Thread(target=work) for _ in range(threads)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    return time.perf_counter() - started
 
 
 def synthetic_events(parcels: int, per_parcel: int, seed: int = 1) -> list[list[dict[str, object]]]:

@@ -36,7 +36,7 @@ from sqlalchemy import func, insert, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import fresh_database, gunicorn, synthetic_events
+from bench.common import fresh_database, gunicorn, run_threads, synthetic_events
 from tracking import models
 from tracking.accounts import create_key, ensure_carrier
 from tracking.db import make_engine, make_session_factory
@@ -96,13 +96,7 @@ def http_run(url: str, payloads: list[bytes], threads: int = 2, workers: int = 2
                     errors.append(f"{resp.status}: {data[:200]!r}")
             conn.close()
 
-        started = time.perf_counter()
-        pool = [threading.Thread(target=worker) for _ in range(threads)]
-        for t in pool:
-            t.start()
-        for t in pool:
-            t.join()
-        elapsed = time.perf_counter() - started
+        elapsed = run_threads(worker, threads)
     if errors:
         raise SystemExit(f"{len(errors)} batches failed, first: {errors[0]}")
     return elapsed

@@ -23,7 +23,7 @@ from urllib.parse import urlparse
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import gunicorn
+from bench.common import gunicorn, run_threads
 from bench.lookups import sample_numbers
 from bench.seed_large import FULL_PARCELS, ensure_seeded, large_url
 
@@ -91,13 +91,7 @@ def load(base: str, paths: list[str], threads: int = 8) -> tuple[float, int]:
                     bad[0] += 1
         conn.close()
 
-    started = time.perf_counter()
-    pool = [threading.Thread(target=worker) for _ in range(threads)]
-    for t in pool:
-        t.start()
-    for t in pool:
-        t.join()
-    return time.perf_counter() - started, bad[0]
+    return run_threads(worker, threads), bad[0]
 
 
 def report(label: str, master: int, workers: list[int]) -> list[float]:

@@ -24,6 +24,14 @@ from web.scheduler import serve
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def gunicorn_command(bind: str, workers: int, *options: str) -> list[str]:
+    """The command that serves ``wsgi:app`` with the project's gunicorn.conf.py (serve-demo, the
+    reliability tests and the benchmarks all start it this way); run it with ``cwd=ROOT``."""
+    config = str(ROOT / "gunicorn.conf.py")
+    return [sys.executable, "-m", "gunicorn", "-c", config, "--bind", bind, "--workers", str(workers),
+            *options, "wsgi:app"]
+
+
 def _stop_on_signals(stop: threading.Event) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -77,22 +85,7 @@ def serve_demo_command(bind: str, workers: int, live: bool) -> None:
     """Serve the app with gunicorn, run the scheduler, and keep the demo world alive until Ctrl-C."""
     env = {**os.environ, "SILKWAY_DATABASE_URL": current_app.extensions["silkway.db"].url}
     children = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "-c",
-                str(ROOT / "gunicorn.conf.py"),
-                "--bind",
-                bind,
-                "--workers",
-                str(workers),
-                "wsgi:app",
-            ],
-            cwd=ROOT,
-            env=env,
-        ),
+        subprocess.Popen(gunicorn_command(bind, workers), cwd=ROOT, env=env),
         subprocess.Popen([sys.executable, "-m", "web.cli", "scheduler"], cwd=ROOT, env=env),
     ]
     base = f"http://{bind}"

@@ -8,7 +8,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -25,6 +24,7 @@ from sqlalchemy import make_url, text
 from tracking import schema
 from tracking.accounts import create_key, ensure_carrier
 from tracking.db import make_engine, make_session_factory
+from web.serve import gunicorn_command
 
 ROOT = Path(__file__).resolve().parents[2]
 PG_ENV = "SILKWAY_TEST_POSTGRES_URL"
@@ -147,23 +147,8 @@ def gunicorn(
         "PROMETHEUS_MULTIPROC_DIR": metrics_dir,
         **(extra_env or {}),
     }
-    cmd = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "-c",
-        str(ROOT / "gunicorn.conf.py"),
-        "--workers",
-        str(workers),
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--log-level",
-        "critical",
-        "--timeout",
-        "60",
-        *(args or []),
-        "wsgi:app",
-    ]
+    options = ["--log-level", "critical", "--timeout", "60", *(args or [])]
+    cmd = gunicorn_command(f"127.0.0.1:{port}", workers, *options)
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     server = Server(f"http://127.0.0.1:{port}", port, proc)
     try:
