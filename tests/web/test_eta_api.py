@@ -207,3 +207,33 @@ def test_eta_refresh_learns_from_an_evenly_spread_sample_when_the_history_is_lar
     result = app.test_cli_runner().invoke(args=["eta", "refresh"])
     assert result.exit_code == 0, result.output
     assert "milestone curves from 3 parcels" in result.output
+
+
+def test_a_parcel_ready_for_collection_has_arrived_at_that_moment(client, make_key):
+    key = make_key("carrier", "acme_post")
+    _push_journey(client, key)
+    ready = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=5)
+    event = {"tracking_number": "RX747628194CN", "status": "available_for_pickup", "substatus": "post_office",
+             "occurred_at": ready.isoformat(), "location": {"name": "Moscow", "country": "RU"}}
+    resp = client.post("/api/v1/carriers/acme_post/events", json={"events": [event]}, headers=bearer(key))
+    assert resp.status_code == 200, resp.get_json()
+    body = client.get("/api/v1/parcels/RX747628194CN/eta").get_json()
+    assert {datetime.fromisoformat(body[k]) for k in ("p10", "p50", "p90")} == {ready}
+    earlier = (ready - timedelta(hours=1)).isoformat()
+    before = client.get("/api/v1/parcels/RX747628194CN/eta", query_string={"as_of": earlier})
+    assert datetime.fromisoformat(before.get_json()["p50"]) >= ready - timedelta(hours=1)  # not arrived yet
+    assert datetime.fromisoformat(before.get_json()["p90"]) != ready
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--refit-days", "-1"], "--refit-days"),
+        (["--test-days", "0"], "--test-days"),
+        (["--settle-days", "x"], "--settle-days"),
+        (["--split-at", "2026-10-01T00:00:00"], "UTC offset"),
+    ],
+)
+def test_backtest_cli_names_a_bad_option(app, args, message):
+    result = app.test_cli_runner().invoke(args=["eta", "backtest", *args])
+    assert result.exit_code == 2 and message in result.output
