@@ -54,8 +54,11 @@ def _instant(value: Any, field: str, index: int | None = None) -> datetime:
     skip_validation=True,
 )
 def get_parcel_eta(tracking_number: str) -> Response:
-    """The parcel's delivery-time distribution (p10/p50/p90) as of now or `as_of`.
+    """The parcel's arrival-time distribution (p10/p50/p90) as of now or `as_of`.
 
+    Arrival is delivery, or readiness for collection at a pickup point or post office, whichever comes
+    first; once the parcel has arrived, p10 = p50 = p90 = that moment. Parcels under way are answered
+    from the hours to arrival learned per milestone (their latest kind of scan) when the model has them.
     `as_of` (ISO 8601 with an offset) ignores every event after that instant, so the answer is the one
     Silkway would have given then (backtests, audits). The answer names the route ahead, the service
     (inferred from the scans when the parcel was never registered, with the candidates weighed) and the
@@ -127,7 +130,7 @@ def _batch_problem(errors: list[dict[str, Any]], total: int) -> Problem:
     skip_validation=True,
 )
 def post_quotes() -> Response:
-    """Pre-shipment delivery-time quotes: one request object, or a list of up to 1,000.
+    """Pre-shipment arrival-time quotes: one request object, or a list of up to 1,000.
 
     Each request names `origin` and `destination` (a city name in English or Russian, or a network place
     id), a `service` code from `GET /api/v1/services` and `ship_at` (default: now, the same instant for
