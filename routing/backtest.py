@@ -208,8 +208,9 @@ def run_backtest(
     arrived = [HeldOut(p.track, arrival_time(p.track, p.delivered_at) or aware(p.delivered_at))
                for p in parcels]
     end = split_at + timedelta(days=test_days) if test_days is not None else None
-    train = [p for p in arrived if _first(p) < split_at]
-    test = [p for p in arrived if _first(p) >= split_at and (end is None or _first(p) < end)]
+    first = {id(p): _first(p) for p in arrived}
+    train = [p for p in arrived if first[id(p)] < split_at]
+    test = [p for p in arrived if first[id(p)] >= split_at and (end is None or first[id(p)] < end)]
     every = [p.track for p in arrived] + list(others)
     points = [split_at]
     if refit_days:
@@ -218,7 +219,7 @@ def run_backtest(
             points.append(points[-1] + timedelta(days=refit_days))
     learned = [EtaEngine(network, learn(every, network, at)).in_flight for at in points]
     medians = [
-        service_median_predictor([p for p in arrived if _first(p) < at and aware(p.delivered_at) <= at])
+        service_median_predictor([p for p in arrived if first[id(p)] < at and aware(p.delivered_at) <= at])
         for at in points
     ]
     predictors: dict[str, Predictor] = {

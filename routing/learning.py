@@ -202,5 +202,5 @@ def learn(
     model = fit(observations_from_tracks(tracks, as_of), network, as_of, catalog=catalog)
     remaining = fit_remaining(tracks, as_of)
     digest = hashlib.sha256((model.version + remaining.digest()).encode()).hexdigest()[:10]
-    version = f"{model.version[:-10]}{digest}"
+    version = f"{aware(as_of):%Y%m%dT%H%M%SZ}-{digest}"
     return dataclasses.replace(model, version=version, remaining=remaining)
