@@ -40,6 +40,32 @@ def norm_ppf(p: FloatArray) -> FloatArray:
     return np.asarray(np.where(low, tail, np.where(high, -tail, mid)), dtype=np.float64)
 
 
+def norm_ppf1(p: float) -> float:
+    """:func:`norm_ppf` of one probability, without numpy's per-call overhead (the same formulas)."""
+    p = min(max(p, 1e-15), 1 - 1e-15)
+    if p < 0.02425 or p > 1 - 0.02425:
+        q = math.sqrt(-2 * math.log(p if p < 0.5 else 1 - p))
+        tail = (((((_C[0] * q + _C[1]) * q + _C[2]) * q + _C[3]) * q + _C[4]) * q + _C[5]) / (
+            (((_D[0] * q + _D[1]) * q + _D[2]) * q + _D[3]) * q + 1
+        )
+        return tail if p < 0.5 else -tail
+    r = (p - 0.5) ** 2
+    return (((((_A[0] * r + _A[1]) * r + _A[2]) * r + _A[3]) * r + _A[4]) * r + _A[5]) * (p - 0.5) / (
+        ((((_B[0] * r + _B[1]) * r + _B[2]) * r + _B[3]) * r + _B[4]) * r + 1
+    )
+
+
+def norm_sf1(z: float) -> float:
+    """:func:`norm_sf` of one value, without numpy's per-call overhead (the same formula)."""
+    x = abs(z) / math.sqrt(2.0)
+    t = 1.0 / (1.0 + 0.5 * x)
+    poly = -x * x - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (
+        -0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (
+            -0.82215223 + t * 0.17087277))))))))
+    erfc = t * math.exp(poly)
+    return 0.5 * erfc if z >= 0 else 1.0 - 0.5 * erfc
+
+
 def norm_sf(z: FloatArray) -> FloatArray:
     """The standard normal survival function 1 − Φ(z) (Numerical Recipes' erfc, error below 1.2e-7)."""
     x = np.abs(np.asarray(z, dtype=np.float64)) / math.sqrt(2.0)
@@ -105,6 +131,19 @@ class LogNormal:
             below = 1.0 - float(norm_sf(np.array([z0]))[0])
             z = norm_ppf(below + u * (1.0 - below))
         return np.maximum(self.sample(z), elapsed)
+
+    def quantile_beyond(self, q: float, elapsed: float) -> float:
+        """The ``q`` quantile of the total duration given that ``elapsed`` hours have passed: one value of
+        :meth:`sample_beyond`, in plain floats (a lookup's hot path)."""
+        if elapsed <= 0:
+            return math.exp(self.mu + self.sigma * norm_ppf1(q))
+        z0 = (math.log(elapsed) - self.mu) / self.sigma
+        if z0 > 8.0:
+            z = z0 - math.log1p(-q * (1 - 1e-12)) / z0
+        else:
+            below = 1.0 - norm_sf1(z0)
+            z = norm_ppf1(below + q * (1.0 - below))
+        return max(math.exp(self.mu + self.sigma * z), elapsed)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able form."""

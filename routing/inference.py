@@ -6,10 +6,8 @@ import math
 from dataclasses import dataclass
 from datetime import datetime
 
-import networkx as nx
-
-from routing.errors import NoRoute, RoutingError
-from routing.services import Router
+from routing.errors import RoutingError
+from routing.services import Lane, Router
 from routing.tracks import ParcelTrack, TrackScan, aware
 
 MAX_DESTINATIONS = 8
@@ -58,28 +56,34 @@ def destinations(router: Router, track: ParcelTrack, known: list[TrackScan]) -> 
         return {cities[-1]: 1.0}
     weights = dict(router.catalog.destination_weights)
     if russian:
-        reachable = nx.descendants(network.graph, russian[-1]) | {russian[-1]}
+        reachable = router.reachable(russian[-1])
         weights = {city: w for city, w in weights.items() if city in reachable} or weights
     top = sorted(weights.items(), key=lambda item: -item[1])[:MAX_DESTINATIONS]
     total = sum(w for _, w in top)
     return {city: w / total for city, w in top}
 
 
-def _timing(router: Router, route: list[str], known: list[TrackScan]) -> float:
+def _timing(router: Router, lane: Lane, known: list[TrackScan]) -> float:
     """Likelihood of the time between the first and the last scanned places under this route."""
-    on_route = [s for s in known if s.place_id in route]
+    position = lane.position
+    on_route = [s for s in known if s.place_id in position]
     if len(on_route) < 2:
         return 1.0
     first, last = on_route[0], on_route[-1]
-    i, j = route.index(str(first.place_id)), route.index(str(last.place_id))
+    i, j = position[str(first.place_id)], position[str(last.place_id)]
     observed = (aware(last.at) - aware(first.at)).total_seconds() / 3600.0
     if j <= i or observed <= 0:
         return 1.0
-    typical = 0.0
-    for a, b in zip(route[i:j], route[i + 1 : j + 1], strict=True):
-        leg = router.network.leg(a, b)
-        dwell = router.network.place(b).dwell
-        typical += (leg.hours.typical if leg else 0.0) + (dwell.typical if dwell and b != route[j] else 0.0)
+    typical = lane.typical.get((i, j))
+    if typical is None:
+        typical = 0.0
+        route = lane.route
+        for a, b in zip(route[i:j], route[i + 1 : j + 1], strict=True):
+            leg = router.network.leg(a, b)
+            dwell = router.network.place(b).dwell
+            typical += leg.hours.typical if leg else 0.0
+            typical += dwell.typical if dwell and b != route[j] else 0.0
+        lane.typical[(i, j)] = typical
     return math.exp(-0.5 * (math.log(observed / max(typical, 1.0)) / TIMING_SIGMA) ** 2)
 
 
@@ -94,25 +98,21 @@ def candidates(router: Router, track: ParcelTrack, as_of: datetime, default_orig
     numbers = track.numbers_until(as_of)
     services = [router.catalog.get(registered)] if registered else list(router.catalog.services.values())
     revealing = {s.place_id for s in known if router.network.place(str(s.place_id)).role in REVEALING_ROLES}
-    found: list[Candidate] = []
+    # How much the numbers point at each service does not depend on the destination: once per service.
+    priors = [1.0 if registered else svc.share * svc.number_likelihood(numbers) for svc in services]
+    found: list[tuple[str, str, float]] = []  # (service, destination, weight)
     for destination, p_destination in destinations(router, track, known).items():
-        for service in services:
-            try:
-                route = router.route_for(service.code, origin, destination)
-            except NoRoute:
+        for service, prior in zip(services, priors, strict=True):
+            lane = router.lane(service.code, origin, destination)
+            if lane is None:
                 continue
-            off_route = len(revealing - set(route) - router.footprint(service.code))
-            weight = (
-                p_destination
-                * (1.0 if registered else service.share * service.number_likelihood(numbers))
-                * OFF_ROUTE_FACTOR**off_route
-                * _timing(router, route, known)
-            )
-            found.append(Candidate(service.code, origin, destination, weight))
-    total = sum(c.weight for c in found)
+            off_route = len(revealing - lane.allowed)
+            weight = p_destination * prior * OFF_ROUTE_FACTOR**off_route * _timing(router, lane, known)
+            found.append((service.code, destination, weight))
+    total = sum(c[2] for c in found)
     if total <= 0:
         return []
-    kept = [c for c in found if c.weight / total >= MIN_SHARE]
-    total = sum(c.weight for c in kept)
-    return sorted((Candidate(c.service, c.origin, c.destination, c.weight / total) for c in kept),
+    kept = [c for c in found if c[2] / total >= MIN_SHARE]
+    total = sum(c[2] for c in kept)
+    return sorted((Candidate(svc, origin, city, weight / total) for svc, city, weight in kept),
                   key=lambda c: -c.weight)

@@ -150,8 +150,7 @@ class Slowdown:
 
     def extra_hours(self, elapsed: float) -> float:
         """How much later than usual a parcel that has waited ``elapsed`` hours will move on (median)."""
-        half = np.array([0.5])
-        return float(self.now.sample_beyond(half, elapsed)[0] - self.usual.sample_beyond(half, elapsed)[0])
+        return self.now.quantile_beyond(0.5, elapsed) - self.usual.quantile_beyond(0.5, elapsed)
 
     def to_list(self) -> list[float]:
         """A compact JSON form."""

@@ -108,6 +108,18 @@ def load_services(path: str | None = None) -> ServiceCatalog:
 
 
 @dataclass(slots=True)
+class Lane:
+    """A service's route between two places, indexed for inference: each node's position, and every
+    place the service may pass (the route and the service's footprint). ``typical`` memoizes the
+    typical hours between two positions."""
+
+    route: tuple[str, ...]
+    position: dict[str, int]
+    allowed: frozenset[str]
+    typical: dict[tuple[int, int], float] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
 class Router:
     """Finds and caches service routes over one network; safe to share between requests."""
 
@@ -118,6 +130,8 @@ class Router:
         default_factory=dict
     )
     _footprints: dict[str, frozenset[str]] = field(default_factory=dict)
+    _lanes: dict[tuple[str, str, str], Lane | None] = field(default_factory=dict)
+    _reachable: dict[str, frozenset[str]] = field(default_factory=dict)
 
     def region_of(self, destination: str) -> str:
         """The destination's region: listed in the data, else that of the nearest listed city."""
@@ -154,6 +168,29 @@ class Router:
         if key not in self._routes:
             self._routes[key] = self._find(svc, start, end, resume)
         return list(self._routes[key])
+
+    def reachable(self, place: str) -> frozenset[str]:
+        """Every node the network can carry a parcel to from ``place``, ``place`` included (memoized)."""
+        found = self._reachable.get(place)
+        if found is None:
+            found = self._reachable[place] = frozenset(nx.descendants(self.network.graph, place) | {place})
+        return found
+
+    def lane(self, service: str, origin: str, destination: str) -> Lane | None:
+        """The service's route between two node ids with what inference asks of it, or None when the
+        service has no route between them; worked out once either way."""
+        key = (service, origin, destination)
+        if key in self._lanes:
+            return self._lanes[key]
+        try:
+            route = tuple(self.route_for(service, origin, destination))
+        except NoRoute:
+            self._lanes[key] = None
+            return None
+        positions = {node: i for i, node in enumerate(route)}
+        found = Lane(route, positions, frozenset(route) | self.footprint(service))
+        self._lanes[key] = found
+        return found
 
     def _find(self, svc: Service, start: str, end: str, resume: bool) -> tuple[str, ...]:
         if not (self.network.is_active(start) and self.network.is_active(end)):

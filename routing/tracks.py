@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import pairwise
 
 # Scan substatuses that mean the parcel has left the place of the scan.
 DEPARTURE_SUBSTATUSES = frozenset({"departed", "line_haul", "forwarded"})
@@ -47,7 +48,11 @@ class ParcelTrack:
     def scans_until(self, as_of: datetime) -> list[TrackScan]:
         """The scans that had happened by ``as_of``, oldest first."""
         limit = aware(as_of)
-        return sorted((s for s in self.scans if aware(s.at) <= limit), key=lambda s: aware(s.at))
+        times = [aware(s.at) for s in self.scans]
+        if all(a <= b for a, b in pairwise(times)):  # stored scans come oldest first
+            return [s for s, at in zip(self.scans, times, strict=True) if at <= limit]
+        return sorted((s for s, at in zip(self.scans, times, strict=True) if at <= limit),
+                      key=lambda s: aware(s.at))
 
     def numbers_until(self, as_of: datetime) -> tuple[str, ...]:
         """The numbers known by ``as_of``: those its scans by then came under, and those no scan came
@@ -88,4 +93,7 @@ def stays(scans: Sequence[TrackScan]) -> list[Stay]:
 
 def aware(moment: datetime) -> datetime:
     """``moment`` as an aware UTC datetime (naive values are taken as UTC)."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    zone = moment.tzinfo
+    if zone is UTC:  # the usual case, and the hot path of inference: nothing to convert
+        return moment
+    return moment.replace(tzinfo=UTC) if zone is None else moment.astimezone(UTC)
