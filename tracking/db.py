@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 DEFAULT_SQLITE_PATH = Path("instance") / "silkway.db"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 SQLITE_BEGIN_OPTION = "sqlite_begin"
+_LAST_USED = "silkway_last_used"
 
 
 def default_url() -> str:
@@ -29,10 +32,46 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs)
         _configure_sqlite(engine)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
+    idle = kwargs.pop("ping_idle_seconds", None)
+    kwargs.setdefault("pool_pre_ping", idle is None)
     kwargs.setdefault("pool_size", 5)
     kwargs.setdefault("max_overflow", 10)
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    if idle is not None:
+        ping_when_idle(engine, float(idle))
+    return engine
+
+
+def ping_when_idle(engine: Engine, seconds: float) -> None:
+    """Ping a pooled connection before use only when it has been idle for more than ``seconds``.
+
+    SQLAlchemy's ``pool_pre_ping`` costs a round trip on every checkout: on a busy worker, one per
+    request. A connection in steady use is very unlikely to be dead, so this pings only those that sat in
+    the pool for a while (the ones a database restart, a failover or an idle timeout may have killed); a
+    dead one is replaced before the caller sees it (SQLAlchemy's documented checkout-event recipe:
+    raising DisconnectionError makes the pool retry with a fresh connection). A connection killed while in
+    steady use fails its statement once; SQLAlchemy then invalidates the pool, so the next request gets a
+    new connection.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_LAST_USED] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        last = record.info.get(_LAST_USED)
+        if last is None or time.monotonic() - last <= seconds:
+            return  # new, or in steady use
+        try:
+            cursor = dbapi_connection.cursor()
+            try:
+                cursor.execute("SELECT 1")
+            finally:
+                cursor.close()
+        except Exception as exc:  # any failure of the ping means the connection is gone
+            idle = time.monotonic() - last
+            raise DisconnectionError(f"a pooled connection idle for {idle:.0f} s is dead") from exc
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -10,9 +10,11 @@ from typing import Any
 
 DEFAULTS: dict[str, Any] = {
     "DATABASE_URL": None,  # None: tracking.db.default_url() (SQLite under instance/)
-    # PostgreSQL: ping each pooled connection before use (false saves a round trip per request; a
-    # connection left dead by a database restart then fails one request with a 503 before it is replaced).
+    # PostgreSQL: ping a pooled connection before use when it has been idle for more than
+    # DB_POOL_PING_IDLE_SECONDS (0: before every use, a round trip per request); false: never (a connection
+    # left dead by a database restart then fails one request with a 503 before it is replaced).
     "DB_POOL_PRE_PING": True,
+    "DB_POOL_PING_IDLE_SECONDS": 10.0,
     "SECRET_KEY": "dev-only-change-me",
     "LOG_LEVEL": "INFO",
     "JSON_LOGS": True,

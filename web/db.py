@@ -59,12 +59,20 @@ class Database:
 def init_app(app: Flask) -> None:
     """Attach the database to the app and close each request's session at teardown."""
     url = app.config["DATABASE_URL"] or default_url()
-    # PostgreSQL: check each pooled connection before use (one round trip per request), or not, and let
-    # a connection found dead fail its request with a 503 and be replaced (after a database restart,
-    # about one failed request per pooled connection).
-    options = {} if url.startswith("sqlite") else {"pool_pre_ping": bool(app.config["DB_POOL_PRE_PING"])}
-    app.extensions["silkway.db"] = Database(url, options)
+    app.extensions["silkway.db"] = Database(url, pool_options(app, url))
     app.teardown_appcontext(_close_session)
+
+
+def pool_options(app: Flask, url: str) -> dict[str, Any]:
+    """PostgreSQL's pool: ping a connection that sat idle (tracking.db.ping_when_idle), or every one before
+    use (``DB_POOL_PING_IDLE_SECONDS`` 0), or none (``DB_POOL_PRE_PING`` false: a connection left dead by a
+    database restart fails its request with a 503 and is replaced)."""
+    if url.startswith("sqlite"):
+        return {}
+    if not app.config["DB_POOL_PRE_PING"]:
+        return {"pool_pre_ping": False}
+    idle = float(app.config["DB_POOL_PING_IDLE_SECONDS"])
+    return {"pool_pre_ping": True} if idle <= 0 else {"pool_pre_ping": False, "ping_idle_seconds": idle}
 
 
 def database() -> Database:

@@ -150,10 +150,62 @@ def test_sqlite_file_out_of_reach_gives_503_and_recovers_without_restart():
         shutil.rmtree(parent, ignore_errors=True)
 
 
-@pytest.mark.parametrize("pre_ping", [True, False])
-def test_the_pool_pings_connections_before_use_only_if_configured(pre_ping):
+@pytest.mark.parametrize(
+    ("config", "pre_ping", "idle_listener"),
+    [
+        ({}, False, True),  # the default: ping only connections that sat idle
+        ({"DB_POOL_PING_IDLE_SECONDS": 0}, True, False),  # before every use
+        ({"DB_POOL_PRE_PING": False}, False, False),  # never
+    ],
+)
+def test_the_pool_pings_connections_as_configured(config, pre_ping, idle_listener):
     from web import create_app
 
     url = "postgresql+psycopg://postgres@127.0.0.1:1/unused"  # no connection is made
-    app = create_app({"DATABASE_URL": url, "DB_POOL_PRE_PING": pre_ping})
-    assert app.extensions["silkway.db"].engine.pool._pre_ping is pre_ping
+    app = create_app({"DATABASE_URL": url, **config})
+    engine = app.extensions["silkway.db"].engine
+    assert engine.pool._pre_ping is pre_ping
+    assert any(
+        getattr(fn, "__name__", "") == "_on_checkout" for fn in engine.pool.dispatch.checkout
+    ) is idle_listener
+
+
+def _backend_pid(engine) -> int:
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        return int(conn.execute(text("SELECT pg_backend_pid()")).scalar_one())
+
+
+@pytest.mark.postgres
+def test_a_connection_killed_while_idle_is_replaced_before_use():
+    if not postgres_admin_url():
+        pytest.skip("SILKWAY_TEST_POSTGRES_URL is not set (CI always sets it)")
+    engine = make_engine(postgres_admin_url(), pool_size=1, max_overflow=0, ping_idle_seconds=0.2)
+    try:
+        first = _backend_pid(engine)
+        admin_execute(f"SELECT pg_terminate_backend({first}, 5000)")  # waits until it is gone
+        time.sleep(0.4)  # longer than the idle threshold: the checkout pings, finds it dead, replaces it
+        second = _backend_pid(engine)  # no error reaches the caller
+        assert second != first
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_a_connection_in_steady_use_is_not_pinged():
+    from sqlalchemy.exc import OperationalError
+
+    if not postgres_admin_url():
+        pytest.skip("SILKWAY_TEST_POSTGRES_URL is not set (CI always sets it)")
+    engine = make_engine(postgres_admin_url(), pool_size=1, max_overflow=0, ping_idle_seconds=60)
+    try:
+        first = _backend_pid(engine)
+        admin_execute(f"SELECT pg_terminate_backend({first}, 5000)")  # waits until it is gone
+        # Used a moment ago: no ping (no round trip), so the dead connection fails its statement once...
+        with pytest.raises(OperationalError):
+            _backend_pid(engine)
+        # ...and SQLAlchemy invalidated it: the next use gets a fresh connection.
+        assert _backend_pid(engine) != first
+    finally:
+        engine.dispose()
