@@ -4,8 +4,11 @@ Against live gunicorns (rate limits off, access log off; /healthz on a second on
 load does not recycle the lookup workers through max_requests) it measures, in the same run and
 interleaved so that a noisy neighbour hurts every target alike:
 - ``GET /healthz`` — the baseline: Flask, gunicorn and the load generator, no database;
-- ``GET /api/v1/parcels/{n}`` — the public API on random numbers from the seeded set;
-- ``GET /track/{n}`` — the shopper's page (HTML) on the same numbers.
+- ``GET /api/v1/parcels/{n}`` — the public API on random numbers from the seeded set (mostly of
+  delivered parcels, as in a real tracker's history);
+- ``GET /track/{n}`` — the shopper's page (HTML) on the same numbers;
+- ``GET /api/v1/parcels/{n} (under way)`` — the public API on random numbers of parcels not delivered
+  (journeys started in the last weeks, and the few lost ones) — a second numbers file.
 
 The load generator is ``wrk`` (Debian package ``wrk``) with a Lua script that picks a random number for
 each request; without wrk a Python generator (threads, one ``http.client`` connection each) is used and
@@ -14,8 +17,8 @@ workers: throughput, and latency including queueing) and light (``--light``, few
 workers: latency without queueing). Medians are reported, with the ratio of requests/s to /healthz's.
 
 Usage: ``python bench/lookups.py [--full | --parcels 100000] [--workers 4] [--duration 10] [--repeats 3]``
-(``--full``: 1,000,000 parcels and 10,000,000 events, seeded by bench/seed_large.py when not already
-there).
+(``--full``: 1,000,000 parcels and about 10,000,000 events, seeded by bench/seed_large.py when not
+already there or when its newest scan is over 2 days old).
 """
 
 from __future__ import annotations
@@ -96,22 +99,35 @@ class Target:
     name: str
     prefix: str
     fixed: bool = False
+    in_flight: bool = False  # numbers of parcels under way only
 
 
 TARGETS = [
     Target("GET /healthz (baseline)", "/healthz", fixed=True),
     Target("GET /api/v1/parcels/{n}", "/api/v1/parcels/"),
     Target("GET /track/{n}", "/track/"),
+    Target("GET /api/v1/parcels/{n} (under way)", "/api/v1/parcels/", in_flight=True),
 ]
 
 
-def sample_numbers(url: str, count: int, seed: int = 7) -> list[str]:
-    """``count`` tracking numbers of the seeded set, spread over the whole table."""
+def sample_numbers(url: str, count: int, seed: int = 7, in_flight: bool = False) -> list[str]:
+    """``count`` tracking numbers of the seeded set, spread over the whole table.
+
+    ``in_flight``: only numbers of parcels under way (whose status is not ``delivered``).
+    """
     with psycopg.connect(libpq_url(url)) as conn:
-        total = conn.execute("SELECT max(id) FROM identifiers").fetchone()
-        assert total and total[0], "the database holds no identifiers: seed it first"
         rng = random.Random(seed)
-        ids = sorted(rng.sample(range(1, int(total[0]) + 1), min(count, int(total[0]))))
+        if in_flight:
+            found = conn.execute(
+                "SELECT i.id FROM identifiers AS i JOIN parcels AS p ON p.id = i.parcel_id"
+                " WHERE p.status <> 'delivered' ORDER BY i.id"
+            ).fetchall()
+            assert found, "the database holds no parcel under way: seed it first"
+            ids = sorted(rng.sample([int(r[0]) for r in found], min(count, len(found))))
+        else:
+            total = conn.execute("SELECT max(id) FROM identifiers").fetchone()
+            assert total and total[0], "the database holds no identifiers: seed it first"
+            ids = sorted(rng.sample(range(1, int(total[0]) + 1), min(count, int(total[0]))))
         rows = conn.execute("SELECT number FROM identifiers WHERE id = ANY(%s)", (ids,)).fetchall()
     numbers = [str(r[0]) for r in rows]
     rng.shuffle(numbers)
@@ -168,7 +184,7 @@ def python_run(base: str, target: Target, numbers: list[str], args: argparse.Nam
 
     def worker(seed: int) -> None:
         rng = random.Random(seed)
-        conn = http.client.HTTPConnection(host.hostname, host.port, timeout=10)
+        conn = http.client.HTTPConnection(host.hostname or "127.0.0.1", host.port, timeout=10)
         mine: list[float] = []
         bad = 0
         while time.perf_counter() < deadline:
@@ -209,7 +225,7 @@ def main() -> None:
     """Seed (or reuse) the large database, serve it with gunicorn and load each target in turn."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--parcels", type=int, default=100_000)
-    parser.add_argument("--full", action="store_true", help="1,000,000 parcels and 10,000,000 events")
+    parser.add_argument("--full", action="store_true", help="1,000,000 parcels and about 10,000,000 events")
     parser.add_argument("--url", default=None, help="default: the silkway_large database on the test server")
     parser.add_argument("--workers", type=int, default=(os.cpu_count() or 1) * 2)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
@@ -226,19 +242,24 @@ def main() -> None:
     url = args.url or large_url(parcels)
     ensure_seeded(url, parcels)
     numbers = sample_numbers(url, args.sample)
+    under_way = sample_numbers(url, args.sample, in_flight=True)
     use_wrk = shutil.which("wrk") is not None and not args.python_load
     if not use_wrk and not args.python_load:
         print("wrk is not installed (apt-get install -y wrk); using the slower Python load generator")
     tmp = Path(tempfile.mkdtemp(prefix="silkway-lookups-"))
-    numbers_file = tmp / "numbers.txt"
-    numbers_file.write_text("\n".join(numbers) + "\n")
+    samples = {False: numbers, True: under_way}  # by Target.in_flight
+    files = {flight: tmp / f"numbers{'-under-way' if flight else ''}.txt" for flight in samples}
+    for flight, path in files.items():
+        path.write_text("\n".join(samples[flight]) + "\n")
     script = tmp / "lookup.lua"
     script.write_text(WRK_SCRIPT)
     generator = f"wrk -t{args.threads} -c{args.connections}" if use_wrk else f"python x{args.connections}"
     print(
         f"{parcels:,} parcels; gunicorn {args.workers} sync workers; {generator}, {args.duration} s per run, "
-        f"{args.repeats} repeats; {len(numbers):,} random seeded numbers; {os.cpu_count()} cores"
+        f"{args.repeats} repeats; {len(numbers):,} random seeded numbers ({len(under_way):,} more of parcels "
+        f"under way); {os.cpu_count()} cores"
     )
+    width = max(len(t.name) for t in TARGETS)
     loads = [("saturated", args.connections), ("light", args.light)]
     runs: dict[tuple[str, str], list[Run]] = {(t.name, label): [] for t in TARGETS for label, _ in loads}
     # /healthz gets a gunicorn of its own: its thousands of requests a second would otherwise reach
@@ -248,9 +269,9 @@ def main() -> None:
             warm = argparse.Namespace(**{**vars(args), "duration": 3})
             base = health if target.fixed else lookups
             if use_wrk:
-                wrk_run(base, target, numbers_file, script, warm)
+                wrk_run(base, target, files[target.in_flight], script, warm)
             else:
-                python_run(base, target, numbers, warm)
+                python_run(base, target, samples[target.in_flight], warm)
         for repeat in range(args.repeats):
             for label, connections in loads:
                 opts = argparse.Namespace(
@@ -260,9 +281,9 @@ def main() -> None:
                     base = health if target.fixed else lookups
                     hits, misses = eta_cache_counts(base)
                     run = (
-                        wrk_run(base, target, numbers_file, script, opts)
+                        wrk_run(base, target, files[target.in_flight], script, opts)
                         if use_wrk
-                        else python_run(base, target, numbers, opts)
+                        else python_run(base, target, samples[target.in_flight], opts)
                     )
                     runs[(target.name, label)].append(run)
                     hits, misses = (
@@ -274,7 +295,7 @@ def main() -> None:
                         else ""
                     )
                     print(
-                        f"  run {repeat + 1} {label:9} c={connections:<2} {target.name:26} "
+                        f"  run {repeat + 1} {label:9} c={connections:<2} {target.name:{width}} "
                         f"{run.rps:8,.0f} req/s  p50 {run.p50_ms:6.1f} ms  p99 {run.p99_ms:6.1f} ms  "
                         f"errors {run.errors}{share}",
                         flush=True,
@@ -287,7 +308,7 @@ def main() -> None:
             rs = runs[(target.name, label)]
             rps = statistics.median(r.rps for r in rs)
             print(
-                f"  {target.name:26} {rps:8,.0f} req/s ({rps / baseline:5.0%} of /healthz)  "
+                f"  {target.name:{width}} {rps:8,.0f} req/s ({rps / baseline:5.0%} of /healthz)  "
                 f"p50 {statistics.median(r.p50_ms for r in rs):6.1f} ms  "
                 f"p90 {statistics.median(r.p90_ms for r in rs):6.1f} ms  "
                 f"p99 {statistics.median(r.p99_ms for r in rs):6.1f} ms  errors {sum(r.errors for r in rs)}"

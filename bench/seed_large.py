@@ -1,15 +1,21 @@
 """Bulk-load a large PostgreSQL database for the benchmarks: parcels, identifiers, events and locations.
 
 Rows look like the corridor: every parcel has a Cainiao first-mile number (``LP…``) and most also a
-last-mile number (a valid S10 ``R…CN`` for Russian Post, or a 10-digit CDEK order); its 4 to 16 events
-walk from a Chinese origin hub through an export gateway and Russian customs to a Russian city, each at
-a real network place, with the fingerprint ingestion would compute. The parcel's status and times are
-those its events derive. Loading uses ``COPY … FREEZE`` inside the transaction that truncates the
-tables, with the secondary indexes and constraints dropped first and rebuilt afterwards (the same names
-and definitions the migrations made), then ANALYZE.
+last-mile number (a valid S10 ``R…CN`` for Russian Post, or a 10-digit CDEK order), the one the scans
+carry from the hand-over to the last-mile carrier onward. Time is anchored on the moment of seeding
+(END: now, to the minute). Journeys start over the 150 days before END (each at least an hour before it)
+and walk from a Chinese origin hub through an export gateway and Russian customs to delivery in a
+Russian city, each scan at a real network place, with the fingerprint ingestion would compute. A journey
+takes 8 to 25 days (by service, then per parcel) and has 5 to 16 events, an evenly spaced subset of the
+16 stages from the label to delivery. Scans later than END are not there yet, so the parcels started in
+the last weeks are still under way; 2 % of parcels are lost, their scans stopping for good midway. With
+--full that is about 88 % delivered, 10 % under way and 2 % lost, and the newest scans are minutes old.
+The parcel's status and times are those its events derive. Loading uses ``COPY … FREEZE`` inside the
+transaction that truncates the tables, with the secondary indexes and constraints dropped first and
+rebuilt afterwards (the same names and definitions the migrations made), then ANALYZE.
 
 Usage: ``python bench/seed_large.py [--full | --parcels 100000] [--url postgresql+psycopg://…/silkway_large]``
-(``--full``: 1,000,000 parcels and 10,000,000 events). The database is created (or emptied) and
+(``--full``: 1,000,000 parcels and about 10,000,000 events). The database is created (or emptied) and
 migrated first. Prints the time each phase took.
 """
 
@@ -24,7 +30,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from multiprocessing.pool import Pool
 from pathlib import Path
 
@@ -43,7 +49,8 @@ LARGE_DB = "silkway_large"
 FULL_PARCELS = 1_000_000
 TABLES = ("parcels", "identifiers", "events")
 CHUNK_PARCELS = 5_000
-START = datetime(2026, 6, 1, tzinfo=UTC)
+WINDOW_DAYS = 150  # journeys start over this many days before END
+STALE_AFTER = timedelta(days=2)  # ensure_seeded reseeds when the newest scan is older than this
 
 # (status, substatus, stage, raw code, description): stage says where the scan happens.
 JOURNEY = [
@@ -65,6 +72,26 @@ JOURNEY = [
     ("delivered", "recipient", "city", "DELIVERED", "Delivered to the recipient"),
 ]
 OFFSETS = {"CN": 480, "HK": 480, "MN": 480, "KZ": 300, "RU": 180}
+HANDOVER = 10  # JOURNEY stages from here on are scanned under the last-mile number
+DELIVERED = len(JOURNEY) - 1
+# Where along its span (0: first scan, 1: delivery) each JOURNEY stage falls, before per-parcel jitter.
+STAGE_SHARE = (0.0, 0.03, 0.06, 0.10, 0.15, 0.21, 0.27, 0.48, 0.53, 0.61, 0.66, 0.72, 0.78, 0.90, 0.96, 1.0)
+# How far (share of span) a stage may move either way: under half the gap to a neighbour, so order holds.
+STAGE_JITTER = tuple(
+    0.0
+    if s in (0, DELIVERED)
+    else 0.4 * min(STAGE_SHARE[s] - STAGE_SHARE[s - 1], STAGE_SHARE[s + 1] - STAGE_SHARE[s])
+    for s in range(len(JOURNEY))
+)
+# Days from the first scan to delivery, by service (a parcel's own span is fixed by its index).
+SPAN_DAYS = {
+    "premium_air": (8, 14),
+    "standard_air": (10, 20),
+    "economy_rail": (14, 25),
+    "sea_rail_far_east": (16, 25),
+}
+DEFAULT_SPAN_DAYS = (8, 25)
+LOST_EVERY, LOST_AT = 50, 17  # parcels p with p % LOST_EVERY == LOST_AT are lost midway
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,8 +132,20 @@ def libpq_url(url: str) -> str:
 
 
 def events_per_parcel(p: int) -> int:
-    """4 to 16 events, cycling so that every 13 parcels hold exactly 130 events (mean 10)."""
-    return 4 + (p * 7) % 13
+    """5 to 16 planned events, cycling so that every 12 parcels hold exactly 126 (mean 10.5).
+
+    These are the events of the whole journey; those later than END (or after a lost parcel's last
+    scan) are left out, which leaves gaps in the event ids.
+    """
+    return 5 + (p * 7) % 12
+
+
+def journey_stages(count: int) -> list[int]:
+    """The JOURNEY stage indexes of a ``count``-event journey: evenly spaced, first and last included."""
+    return [round(i * DELIVERED / (count - 1)) for i in range(count)]
+
+
+STAGES = {count: journey_stages(count) for count in range(5, 17)}
 
 
 def s10(serial: int, prefix: str = "RA", country: str = "CN") -> str:
@@ -211,24 +250,36 @@ def _carrier_ids(conn: psycopg.Connection) -> dict[str, int]:
 
 
 class Journeys:
-    """Deterministic journeys: the same parcel index always gives the same route, places and times."""
+    """Deterministic journeys: the same parcel index and END always give the same route, places and times."""
 
-    def __init__(self, templates: list[tuple[str, dict[str, Place]]]) -> None:
+    def __init__(self, templates: list[tuple[str, dict[str, Place]]], end: int) -> None:
         self.templates = templates
+        self.end = end  # epoch seconds, a whole minute: no scan is later
 
     def route(self, p: int) -> tuple[str, dict[str, Place]]:
         """The service and the place of each journey stage of parcel ``p``."""
         return self.templates[(p * 2_246_822_519) % len(self.templates)]
 
-    @staticmethod
-    def times(p: int, count: int) -> list[int]:
-        """Event instants (epoch seconds, whole minutes) of parcel ``p``; journeys start over 150 days."""
-        start = int(START.timestamp()) + (p * 2_654_435_761 % (150 * 86400)) // 60 * 60
+    def scans(self, p: int, service: str) -> list[tuple[int, int]]:
+        """(JOURNEY stage, epoch seconds in whole minutes) of each event parcel ``p`` has had by END.
+
+        The journey starts 1 hour to WINDOW_DAYS days before END and reaches delivery after its span
+        (SPAN_DAYS of ``service``); its stages fall at STAGE_SHARE of the span, each moved by its own
+        jitter. A lost parcel's scans stop at a stage from export customs to the Russian sorting centre.
+        """
+        start = self.end - 3600 - (p * 2_654_435_761 % (WINDOW_DAYS * 86400 - 3600)) // 60 * 60
+        low, high = SPAN_DAYS.get(service, DEFAULT_SPAN_DAYS)
+        span = low * 1440 + (p * 3_266_489_917) % ((high - low) * 1440 + 1)  # minutes
+        last = 4 + (p // LOST_EVERY) % 8 if p % LOST_EVERY == LOST_AT else DELIVERED
         out = []
-        at = start
-        for i in range(count):
-            at += 60 * (120 + (p * 97 + i * 1_013) % 1_680)  # 2 to 30 hours apart
-            out.append(at)
+        for stage in STAGES[events_per_parcel(p)]:
+            if stage > last:
+                break
+            jitter = STAGE_JITTER[stage] * ((p * 668_265_263 + stage * 374_761_393) % 1001 / 500 - 1)
+            at = start + 60 * int(span * (STAGE_SHARE[stage] + jitter))
+            if at > self.end:
+                break
+            out.append((stage, at))
         return out
 
 
@@ -257,9 +308,9 @@ def _fingerprint(status: str, substatus: str, epoch: int, key: str) -> str:
 
 
 def events_before(p: int) -> int:
-    """How many events the parcels before index ``p`` hold (the id offset of parcel ``p``'s events)."""
-    cycles = p // 13
-    return cycles * 130 + sum(events_per_parcel(q) for q in range(cycles * 13, p))
+    """How many events the parcels before index ``p`` plan (the id offset of parcel ``p``'s events)."""
+    cycles = p // 12
+    return cycles * 126 + sum(events_per_parcel(q) for q in range(cycles * 12, p))
 
 
 def identifiers_before(p: int) -> int:
@@ -285,14 +336,14 @@ def parcel_chunk(bounds: tuple[int, int]) -> str:
     journeys, created = _CONTEXT.journeys, _CONTEXT.created
     lines = []
     for p in range(*bounds):
-        count = events_per_parcel(p)
-        times = journeys.times(p, count)
-        status, substatus = JOURNEY[count - 1][:2]
         service, route = journeys.route(p)
-        last = _iso(times[-1])
-        delivered = last if status == "delivered" else "\\N"
+        scans = journeys.scans(p, service)
+        stage, at = scans[-1]
+        status, substatus = JOURNEY[stage][:2]
+        last = _iso(at)
+        delivered = last if stage == DELIVERED else "\\N"
         lines.append(
-            f"{p + 1}\t{status}\t{substatus}\t{last}\t{_iso(times[0])}\t{last}\t{delivered}\t\\N\t\\N\t"
+            f"{p + 1}\t{status}\t{substatus}\t{last}\t{_iso(scans[0][1])}\t{last}\t{delivered}\t\\N\t\\N\t"
             f"{route['origin'].node}\t{route['city'].node}\t{service}\t\\N\t\\N\t{created}\t{created}\n"
         )
     return "".join(lines)
@@ -318,21 +369,20 @@ def event_chunk(bounds: tuple[int, int]) -> str:
     event_id = events_before(bounds[0])
     lines = []
     for p in range(*bounds):
-        count = events_per_parcel(p)
-        times = journeys.times(p, count)
-        _service, route = journeys.route(p)
+        service, route = journeys.route(p)
         numbers = numbers_of(p)
-        for i in range(count):
-            status, substatus, stage, code, description = JOURNEY[i]
-            place = route[stage]
-            number, carrier = numbers[0] if i < 10 else numbers[-1]
-            event_id += 1
-            fp = _fingerprint(status, substatus, times[i], place.key)
+        first_id = event_id
+        for index, (stage, at) in enumerate(journeys.scans(p, service)):
+            status, substatus, where, code, description = JOURNEY[stage]
+            place = route[where]
+            number, carrier = numbers[0] if stage < HANDOVER else numbers[-1]
+            fp = _fingerprint(status, substatus, at, place.key)
             lines.append(
-                f"{event_id}\t{p + 1}\t{carriers[carrier]}\t{number}\t{status}\t{substatus}\t"
-                f"{_iso(times[i])}\t{OFFSETS.get(place.country, 0)}\t{place.id}\t{description}\t"
+                f"{first_id + index + 1}\t{p + 1}\t{carriers[carrier]}\t{number}\t{status}\t{substatus}\t"
+                f"{_iso(at)}\t{OFFSETS.get(place.country, 0)}\t{place.id}\t{description}\t"
                 f"{code}\t{fp}\t\\N\t{received}\n"
             )
+        event_id += events_per_parcel(p)  # the ids of scans not made yet (or never) stay unused
     return "".join(lines)
 
 
@@ -394,9 +444,15 @@ def _secondary_ddl(cur: psycopg.Cursor) -> tuple[list[str], list[str]]:
     return drops, uniques + plain + foreign
 
 
-def seed(url: str, parcels: int, log: bool = True, workers: int = 2) -> SeedResult:
-    """Empty the database at ``url`` and load ``parcels`` parcels with their identifiers and events."""
+def seed(
+    url: str, parcels: int, log: bool = True, workers: int = 2, end: datetime | None = None
+) -> SeedResult:
+    """Empty the database at ``url`` and load ``parcels`` parcels with their identifiers and events.
+
+    ``end`` (default: now, to the minute) is the instant the data is seeded at: no scan is later.
+    """
     timings: dict[str, float] = {}
+    end_at = int((end or datetime.now(UTC)).timestamp()) // 60 * 60
 
     def phase(name: str, started: float) -> None:
         timings[name] = time.perf_counter() - started
@@ -412,8 +468,10 @@ def seed(url: str, parcels: int, log: bool = True, workers: int = 2) -> SeedResu
         places = _places(conn)
         conn.commit()
         global _CONTEXT
-        journeys = Journeys(route_templates(places))
-        _CONTEXT = Context(journeys, _carrier_ids(conn), _iso(int(START.timestamp())))
+        journeys = Journeys(route_templates(places), end_at)
+        _CONTEXT = Context(journeys, _carrier_ids(conn), _iso(end_at - WINDOW_DAYS * 86400))
+        if log:
+            print(f"  journeys over the {WINDOW_DAYS} days to {_iso(end_at)}", flush=True)
         pool = multiprocessing.get_context("fork").Pool(workers)
         drops, creates = _secondary_ddl(cur)
         cur.execute(f"TRUNCATE {', '.join(TABLES)} CASCADE")
@@ -450,22 +508,38 @@ def seed(url: str, parcels: int, log: bool = True, workers: int = 2) -> SeedResu
     return SeedResult(url, n_parcels, n_idents, n_events, timings)
 
 
-def parcel_count(url: str) -> int | None:
-    """How many parcels the database at ``url`` holds, or None when it does not exist."""
+def loaded(url: str) -> tuple[int, datetime | None] | None:
+    """How many parcels the database at ``url`` holds and its newest scan; None when it does not exist."""
     try:
         with psycopg.connect(libpq_url(url), connect_timeout=5) as conn:
-            row = conn.execute("SELECT count(*) FROM parcels").fetchone()
+            row = conn.execute(
+                "SELECT (SELECT count(*) FROM parcels), (SELECT max(occurred_at) FROM events)"
+            ).fetchone()
     except psycopg.Error:
         return None
-    return int(row[0]) if row else 0
+    return (int(row[0]), row[1]) if row else None
 
 
 def ensure_seeded(url: str, parcels: int) -> None:
-    """Seed the database at ``url`` unless it already holds exactly ``parcels`` parcels."""
-    if parcel_count(url) == parcels:
-        print(f"reusing {url.rsplit('/', 1)[-1]}: {parcels:,} parcels already loaded")
+    """Seed the database at ``url`` unless it holds exactly ``parcels`` parcels with fresh data.
+
+    Fresh: the newest scan is at most STALE_AFTER old (the data is anchored on the moment it was
+    seeded; an older database has every parcel delivered or silent for days, or is of an older shape).
+    """
+    name = url.rsplit("/", 1)[-1]
+    state = loaded(url)
+    if state is None:
+        why = "no database"
+    elif state[0] != parcels:
+        why = f"it holds {state[0]:,} parcels"
+    elif state[1] is None:
+        why = "no events"
+    elif datetime.now(UTC) - state[1] > STALE_AFTER:
+        why = f"stale: newest scan {state[1]:%Y-%m-%d %H:%M}"
+    else:
+        print(f"reusing {name}: {parcels:,} parcels already loaded, newest scan {state[1]:%Y-%m-%d %H:%M}")
         return
-    print(f"seeding {parcels:,} parcels into {url.rsplit('/', 1)[-1]} …", flush=True)
+    print(f"seeding {parcels:,} parcels into {name} ({why}) …", flush=True)
     recreate_database(url)
     seed(url, parcels)
 
@@ -474,7 +548,7 @@ def main() -> None:
     """Create, migrate and fill the large database, printing rows and the time taken."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--parcels", type=int, default=100_000)
-    parser.add_argument("--full", action="store_true", help="1,000,000 parcels and 10,000,000 events")
+    parser.add_argument("--full", action="store_true", help="1,000,000 parcels and about 10,000,000 events")
     parser.add_argument(
         "--url", default=None, help=f"default: {LARGE_DB} (or {LARGE_DB}_<parcels>) on the test server"
     )
