@@ -69,6 +69,7 @@ def ping_when_idle(engine: Engine, seconds: float) -> None:
                 cursor.execute("SELECT 1")
             finally:
                 cursor.close()
+            dbapi_connection.rollback()  # the ping must not leave the transaction it began open
         except Exception as exc:  # any failure of the ping means the connection is gone
             idle = time.monotonic() - last
             raise DisconnectionError(f"a pooled connection idle for {idle:.0f} s is dead") from exc

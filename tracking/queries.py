@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Executable, bindparam, func, select, true
+from sqlalchemy import Dialect, Engine, Executable, Select, bindparam, func, select, true
 from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from tracking import models
@@ -30,6 +32,7 @@ class PublicEvent:
     description: str
     carrier: str
     raw_code: str | None
+    number: str | None = None  # the tracking number the carrier reported it under
 
 
 @dataclass(slots=True)
@@ -57,7 +60,7 @@ def find_parcel_id(session: Session, number: str) -> int | None:
 
 
 @lru_cache(maxsize=4)
-def _view_query(dialect: str) -> Executable:
+def _view_query(dialect: str) -> Select[Any]:
     """The parcel with its events, places and carriers, through one of its numbers (built once).
 
     On PostgreSQL the parcel's numbers come along in the same round trip (a lateral ``array_agg``); SQLite,
@@ -86,7 +89,8 @@ def _view_query(dialect: str) -> Executable:
         place.lon,
         place.place_id,
         models.Carrier.code,
-    ]
+        event.tracking_number,
+    ]  # read by position in _view: keep the two in step
     numbers = None
     if dialect == "postgresql":
         mine = models.Identifier.__table__.alias("numbers_of_parcel")
@@ -120,19 +124,13 @@ def _numbers_query() -> Executable:
     )
 
 
-def begin_lookup(session: Session) -> None:
-    """Make the session's reads for a lookup cheap: on PostgreSQL in autocommit, so no BEGIN or ROLLBACK
-    round trips surround the one query (lookups only read; SQLite's read-only sessions begin DEFERRED)."""
-    if session.get_bind().dialect.name == "postgresql" and not session.in_transaction():
-        session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-
-
 def public_parcel(session: Session, number: str) -> PublicParcel | None:
     """The public view of the parcel that carries ``number``, newest event first.
 
-    Indexed queries of plain columns (the hot path of every lookup): the parcel with its events, places
-    and carriers, reached through the identifier, with the parcel's numbers on PostgreSQL (one round
-    trip); on SQLite the numbers are a second query.
+    Indexed queries of plain columns: the parcel with its events, places and carriers, reached through
+    the identifier, with the parcel's numbers on PostgreSQL (one round trip); on SQLite the numbers are a
+    second query. (Lookups on PostgreSQL use :func:`lookup_public_parcel`, the same query without the
+    session.)
     """
     normalized = normalize_number(number)
     session.flush()  # what session.execute would autoflush; the queries below bypass the ORM
@@ -141,44 +139,82 @@ def public_parcel(session: Session, number: str) -> PublicParcel | None:
     rows = conn.execute(_view_query(dialect), {"number": normalized}).all()
     if not rows:
         return None
-    first = rows[0]
-    parcel_id = int(first.id)
     if dialect == "postgresql":
-        numbers = list(first.numbers or ())
+        numbers = list(rows[0][NUMBERS_COLUMN] or ())
     else:
-        numbers = list(conn.execute(_numbers_query(), {"parcel_id": parcel_id}).scalars())
+        numbers = list(conn.execute(_numbers_query(), {"parcel_id": rows[0][0]}).scalars())
+    return _view(normalized, numbers, rows)
+
+
+NUMBERS_COLUMN = 22  # the lateral array of the parcel's numbers (PostgreSQL), after the event's columns
+
+
+@lru_cache(maxsize=2)
+def _driver_sql(dialect: Dialect) -> str:
+    """The view query compiled once for the driver's own paramstyle."""
+    return str(_view_query(dialect.name).compile(dialect=dialect))
+
+
+def lookup_public_parcel(engine: Engine, number: str) -> PublicParcel | None:
+    """:func:`public_parcel` for a lookup on PostgreSQL: the same query and view, run on a pooled driver
+    connection in autocommit as a prepared statement, with no session or SQLAlchemy execution around it
+    (the hot path of every lookup: that machinery cost as much as the query itself).
+
+    Driver errors come out as SQLAlchemy's (OperationalError for a lost server, as from a session), and a
+    connection that failed is invalidated rather than returned to the pool.
+    """
+    normalized = normalize_number(number)
+    sql = _driver_sql(engine.dialect)
+    dbapi = engine.dialect.loaded_dbapi
+    try:
+        pooled = engine.raw_connection()
+    except dbapi.Error as exc:  # the server is out of reach (raw_connection does not wrap this one)
+        raise DBAPIError.instance(None, None, exc, dbapi.Error) from exc
+    driver: Any = pooled.driver_connection
+    try:
+        driver.autocommit = True  # one read: no BEGIN, no ROLLBACK
+        try:
+            rows = driver.execute(sql, {"number": normalized}, prepare=True).fetchall()
+        finally:
+            if not driver.closed:
+                driver.autocommit = False  # back to the pool as SQLAlchemy expects it
+    except dbapi.Error as exc:
+        if not isinstance(exc, dbapi.DataError):  # the connection may be broken
+            pooled.invalidate(exc)
+        raise DBAPIError.instance(sql, {"number": normalized}, exc, dbapi.Error) from exc
+    finally:
+        pooled.close()
+    if not rows:
+        return None
+    return _view(normalized, list(rows[0][NUMBERS_COLUMN] or ()), rows)
+
+
+def _view(normalized: str, numbers: list[str], rows: Sequence[Sequence[Any]]) -> PublicParcel:
+    """The public view from the view query's rows (by column position: see _view_query)."""
+    first = rows[0]
     view = PublicParcel(
-        id=parcel_id,
+        id=int(first[0]),
         tracking_number=normalized,
         identifiers=numbers,
-        status=first.parcel_status,
-        substatus=first.parcel_substatus,
-        status_at=first.status_at,
-        last_event_at=first.last_event_at,
-        service=first.service,
-        origin=first.origin,
-        destination=first.destination,
+        status=first[1],
+        substatus=first[2],
+        status_at=first[3],
+        last_event_at=first[4],
+        service=first[5],
+        origin=first[6],
+        destination=first[7],
     )
     zones: dict[int, timezone] = {}
+    events = view.events
     for r in rows:
-        if r.event_id is None:  # a parcel without events yet (registered by a merchant)
+        if r[8] is None:  # a parcel without events yet (registered by a merchant)
             continue
-        local = zones.get(r.utc_offset_minutes)
+        offset = r[12]
+        local = zones.get(offset)
         if local is None:
-            local = zones[r.utc_offset_minutes] = timezone(timedelta(minutes=r.utc_offset_minutes))
-        view.events.append(
-            PublicEvent(
-                status=r.status,
-                substatus=r.substatus,
-                occurred_at=r.occurred_at.astimezone(local),
-                location_name=r.name,
-                country=r.country,
-                lat=r.lat,
-                lon=r.lon,
-                place_id=r.place_id,
-                description=r.description,
-                carrier=r.code,
-                raw_code=r.raw_code,
-            )
+            local = zones[offset] = timezone(timedelta(minutes=offset))
+        events.append(
+            PublicEvent(r[9], r[10], r[11].astimezone(local), r[15], r[16], r[17], r[18], r[19], r[13], r[20],
+                        r[14], r[21])
         )
     return view

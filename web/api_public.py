@@ -9,8 +9,8 @@ from flask import Blueprint, Response
 from spectree import Response as Doc
 
 from tracking.numbers import recognize
-from tracking.queries import PublicParcel, begin_lookup, public_parcel
-from web.db import get_session
+from tracking.queries import PublicParcel
+from web.db import get_session, lookup_view
 from web.errors import Problem, json_response
 from web.eta_service import parcel_eta
 from web.openapi import spec
@@ -76,12 +76,11 @@ def not_found(number: str) -> Problem:
 @spec.validate(resp=Doc(HTTP_200=ParcelOut, HTTP_404=ProblemBody), tags=["public"], skip_validation=True)
 def get_parcel(tracking_number: str) -> Response:
     """The public view of a parcel, by any of its tracking numbers, newest event first."""
-    session = get_session()
-    begin_lookup(session)
-    view = public_parcel(session, tracking_number)
+    view = lookup_view(tracking_number)
     if view is None:
         raise not_found(tracking_number)
-    return json_response(parcel_json(view, parcel_eta(session, view)))
+    # The session is only opened if the ETA engine is due to look for a newer model (once a minute).
+    return json_response(parcel_json(view, parcel_eta(get_session(), view)))
 
 
 @bp.get("/api/v1/tracking-numbers/<path:number>")

@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from tracking.db import default_url, make_engine, make_session_factory, read_only
+from tracking.queries import PublicParcel, lookup_public_parcel, public_parcel
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -73,6 +74,19 @@ def pool_options(app: Flask, url: str) -> dict[str, Any]:
         return {"pool_pre_ping": False}
     idle = float(app.config["DB_POOL_PING_IDLE_SECONDS"])
     return {"pool_pre_ping": True} if idle <= 0 else {"pool_pre_ping": False, "ping_idle_seconds": idle}
+
+
+def lookup_view(number: str) -> PublicParcel | None:
+    """The public view of the parcel carrying ``number``, for a lookup (the API, the tracking pages).
+
+    On PostgreSQL it runs on a pooled driver connection of its own, with no session around it
+    (tracking.queries.lookup_public_parcel); on SQLite through the request's session, which reads
+    DEFERRED.
+    """
+    db = database()
+    if db.engine.dialect.name == "postgresql":
+        return lookup_public_parcel(db.engine, number)
+    return public_parcel(get_session(), number)
 
 
 def database() -> Database:

@@ -176,7 +176,7 @@ def _cache_seconds() -> float:
 def view_track(view: PublicParcel, as_of: datetime) -> ParcelTrack:
     """What the engine is given for a public view: its numbers, route and the scans made by ``as_of``."""
     scans = tuple(
-        TrackScan(e.place_id, e.country, e.status, e.substatus, e.occurred_at.astimezone(UTC))
+        TrackScan(e.place_id, e.country, e.status, e.substatus, e.occurred_at.astimezone(UTC), e.number)
         for e in reversed(view.events)
         if e.occurred_at <= as_of
     )

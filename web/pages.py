@@ -15,9 +15,9 @@ from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from tracking.numbers import format_examples, normalize, recognize
-from tracking.queries import PublicParcel, begin_lookup, public_parcel
+from tracking.queries import PublicParcel
 from web import limits
-from web.db import get_session
+from web.db import get_session, lookup_view
 from web.i18n import LANGUAGES, current_language
 from web.map_svg import basemap_svg
 from web.parcel_view import eta_for, parcel_page, summary
@@ -92,10 +92,9 @@ def track_many() -> Any:
         return render_template("index.html", examples=format_examples(), error=error, query=raw), 400
     if len(numbers) == 1:
         return redirect(url_for(".track", tracking_number=numbers[0], **_language_args()))
-    session = get_session()
     rows = []
     for number in numbers:
-        view = public_parcel(session, number) if well_formed(number) else None
+        view = lookup_view(number) if well_formed(number) else None
         rows.append(
             {"number": number, "view": view, "summary": summary(view, current_language()) if view else None}
         )
@@ -111,12 +110,10 @@ def track(tracking_number: str) -> Any:
         return redirect(url_for(".track", tracking_number=number, **_language_args()))
     if not well_formed(number):
         return _unknown(tracking_number, number, 400)
-    session = get_session()
-    begin_lookup(session)
-    view = public_parcel(session, number)
+    view = lookup_view(number)
     if view is None:
         return _unknown(tracking_number, number, 404)
-    page = parcel_page(view, _eta(session, view), current_language())
+    page = parcel_page(view, _eta(get_session(), view), current_language())
     return render_template("track.html", view=view, page=page)
 
 

@@ -179,6 +179,8 @@ def _backend_pid(engine) -> int:
 
 @pytest.mark.postgres
 def test_a_connection_killed_while_idle_is_replaced_before_use():
+    from sqlalchemy import text
+
     if not postgres_admin_url():
         pytest.skip("SILKWAY_TEST_POSTGRES_URL is not set (CI always sets it)")
     engine = make_engine(postgres_admin_url(), pool_size=1, max_overflow=0, ping_idle_seconds=0.2)
@@ -188,6 +190,10 @@ def test_a_connection_killed_while_idle_is_replaced_before_use():
         time.sleep(0.4)  # longer than the idle threshold: the checkout pings, finds it dead, replaces it
         second = _backend_pid(engine)  # no error reaches the caller
         assert second != first
+        time.sleep(0.4)  # a live idle connection is pinged and handed over as it was: outside a transaction
+        with engine.connect() as conn:
+            assert conn.connection.driver_connection.info.transaction_status.name == "IDLE"
+            assert int(conn.execute(text("SELECT pg_backend_pid()")).scalar_one()) == second
     finally:
         engine.dispose()
 

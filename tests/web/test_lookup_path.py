@@ -1,0 +1,65 @@
+"""The lookup's view (API and /track): on PostgreSQL it runs on a pooled driver connection without a
+session; it must show exactly what the session's view shows, leave the pool as it found it, and carry each
+event's number to the ETA (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import orjson
+import pytest
+
+from tests.conftest import bearer
+from tracking.queries import lookup_public_parcel, public_parcel
+
+FIRST, LAST = "LP00012345678901", "RX747628194CN"
+
+
+@pytest.fixture
+def parcel(client, make_key):
+    """One parcel with a first-mile and a last-mile number, scanned under each."""
+    key = bearer(make_key("carrier", "acme_post"))
+    start = datetime.now(UTC) - timedelta(days=5)
+    events = [
+        {"tracking_number": FIRST, "status": "in_transit", "substatus": "picked_up",
+         "occurred_at": start.isoformat(), "location": {"name": "Shenzhen", "country": "CN"}},
+        {"tracking_number": FIRST, "status": "in_transit", "substatus": "departed",
+         "occurred_at": (start + timedelta(days=1)).isoformat(), "location": {"name": "Shenzhen", "country": "CN"},
+         "linked_numbers": [LAST]},
+        {"tracking_number": LAST, "status": "in_transit", "substatus": "arrived_destination_country",
+         "occurred_at": (start + timedelta(days=3)).isoformat(), "location": {"name": "Moscow", "country": "RU"}},
+    ]
+    resp = client.post("/api/v1/carriers/acme_post/events", data=orjson.dumps({"events": events}),
+                       content_type="application/json", headers=key)
+    assert resp.status_code == 200 and resp.get_json()["accepted"] == 3, resp.get_json()
+
+
+def test_the_lookup_shows_what_the_session_view_shows(app, parcel):
+    db = app.extensions["silkway.db"]
+    with app.app_context():
+        session = db.session()
+        expected = public_parcel(session, LAST)
+        session.close()
+        assert expected is not None
+        assert [e.number for e in reversed(expected.events)] == [FIRST, FIRST, LAST]
+        if db.engine.dialect.name != "postgresql":
+            return
+        got = lookup_public_parcel(db.engine, LAST.lower())
+        assert got == expected
+        assert lookup_public_parcel(db.engine, "RX000000000CN") is None
+        # The pooled connection went back as SQLAlchemy expects it: no autocommit, no open transaction.
+        with db.engine.connect() as conn:
+            driver = conn.connection.driver_connection
+            assert driver.autocommit is False
+            assert driver.info.transaction_status.name == "IDLE"
+
+
+def test_the_api_and_the_page_answer_through_the_lookup(client, parcel):
+    for number in (FIRST, LAST):
+        resp = client.get(f"/api/v1/parcels/{number}")
+        assert resp.status_code == 200
+        body = resp.get_json()
+        assert body["identifiers"] == [FIRST, LAST]
+        assert len(body["events"]) == 3 and body["eta"] is not None
+        assert client.get(f"/track/{number}").status_code == 200
+    assert client.get("/api/v1/parcels/RX000000000CN").status_code == 404
