@@ -21,16 +21,35 @@ def parcel(client, make_key):
     key = bearer(make_key("carrier", "acme_post"))
     start = datetime.now(UTC) - timedelta(days=5)
     events = [
-        {"tracking_number": FIRST, "status": "in_transit", "substatus": "picked_up",
-         "occurred_at": start.isoformat(), "location": {"name": "Shenzhen", "country": "CN"}},
-        {"tracking_number": FIRST, "status": "in_transit", "substatus": "departed",
-         "occurred_at": (start + timedelta(days=1)).isoformat(), "location": {"name": "Shenzhen", "country": "CN"},
-         "linked_numbers": [LAST]},
-        {"tracking_number": LAST, "status": "in_transit", "substatus": "arrived_destination_country",
-         "occurred_at": (start + timedelta(days=3)).isoformat(), "location": {"name": "Moscow", "country": "RU"}},
+        {
+            "tracking_number": FIRST,
+            "status": "in_transit",
+            "substatus": "picked_up",
+            "occurred_at": start.isoformat(),
+            "location": {"name": "Shenzhen", "country": "CN"},
+        },
+        {
+            "tracking_number": FIRST,
+            "status": "in_transit",
+            "substatus": "departed",
+            "occurred_at": (start + timedelta(days=1)).isoformat(),
+            "location": {"name": "Shenzhen", "country": "CN"},
+            "linked_numbers": [LAST],
+        },
+        {
+            "tracking_number": LAST,
+            "status": "in_transit",
+            "substatus": "arrived_destination_country",
+            "occurred_at": (start + timedelta(days=3)).isoformat(),
+            "location": {"name": "Moscow", "country": "RU"},
+        },
     ]
-    resp = client.post("/api/v1/carriers/acme_post/events", data=orjson.dumps({"events": events}),
-                       content_type="application/json", headers=key)
+    resp = client.post(
+        "/api/v1/carriers/acme_post/events",
+        data=orjson.dumps({"events": events}),
+        content_type="application/json",
+        headers=key,
+    )
     assert resp.status_code == 200 and resp.get_json()["accepted"] == 3, resp.get_json()
 
 
