@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Any
 
@@ -189,6 +189,11 @@ def lookup_public_parcel(engine: Engine, number: str) -> PublicParcel | None:
     return _view(normalized, list(rows[0][NUMBERS_COLUMN] or ()), rows)
 
 
+def _utc(moment: datetime | None) -> datetime | None:
+    """An instant in UTC, as the models' UTCDateTime gives it (the driver gives the server's zone)."""
+    return moment.astimezone(UTC) if moment is not None else None
+
+
 def _view(normalized: str, numbers: list[str], rows: Sequence[Sequence[Any]]) -> PublicParcel:
     """The public view from the view query's rows (by column position: see _view_query)."""
     first = rows[0]
@@ -198,8 +203,8 @@ def _view(normalized: str, numbers: list[str], rows: Sequence[Sequence[Any]]) ->
         identifiers=numbers,
         status=first[1],
         substatus=first[2],
-        status_at=first[3],
-        last_event_at=first[4],
+        status_at=_utc(first[3]),
+        last_event_at=_utc(first[4]),
         service=first[5],
         origin=first[6],
         destination=first[7],

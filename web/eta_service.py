@@ -4,16 +4,15 @@ Every process keeps one EtaEngine for the newest stored model and checks for a n
 minute, so a model learned by the scheduler reaches every worker without a restart.
 
 Lookups (the public API and the tracking page) keep the ETA they worked out in a small per-process cache
-keyed on the parcel, a digest of exactly what the engine was given (numbers, service, origin,
-destination and every scan) and the model version: a new or changed event, or a newer model, is a new key,
-so a kept answer is never older than the parcel's events or the model. It is kept for at most
-``ETA_CACHE_SECONDS`` (default 300, the scheduler's revision interval; 0 turns the cache off) and says
-when it was worked out in ``as_of``.
+keyed on the parcel, exactly what the engine was given (numbers, service, origin, destination and every
+scan; the track itself is part of the key) and the model version: a new or changed event, or a newer
+model, is a new key, so a kept answer is never older than the parcel's events or the model. It is kept
+for at most ``ETA_CACHE_SECONDS`` (default 300, the scheduler's revision interval; 0 turns the cache
+off) and says when it was worked out in ``as_of``.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 import time
@@ -54,7 +53,9 @@ REVISION_THRESHOLD = timedelta(hours=6)
 CACHE_SECONDS = 300.0
 CACHE_SIZE = 2048
 
-CacheKey = tuple[int, str, bytes]  # parcel id, model version, track digest
+# Parcel id, model version and the track itself: hashed on the way in, compared field by field on a hit,
+# so a kept answer is only ever served for exactly the same scans.
+CacheKey = tuple[int, str, ParcelTrack]
 CACHE_LOOKUPS = Counter(
     "silkway_eta_cache_total", "lookup ETAs served from the per-process cache or worked out", ["result"]
 )
@@ -183,11 +184,6 @@ def view_track(view: PublicParcel, as_of: datetime) -> ParcelTrack:
     return ParcelTrack(tuple(view.identifiers), view.service, view.origin, view.destination, scans)
 
 
-def track_digest(track: ParcelTrack) -> bytes:
-    """A digest of everything about a track the engine reads (the cache key's event part)."""
-    return hashlib.blake2b(repr(track).encode(), digest_size=16).digest()
-
-
 def _compute(
     engine: EtaEngine, view: PublicParcel, track: ParcelTrack, as_of: datetime
 ) -> dict[str, Any] | None:
@@ -215,7 +211,7 @@ def parcel_eta(session: Session, view: PublicParcel, as_of: datetime | None = No
     seconds = _cache_seconds()
     if seconds <= 0:
         return _compute(engine, view, track, now)
-    key = (view.id, engine.model.version, track_digest(track))
+    key = (view.id, engine.model.version, track)
     found, body = lookup_cache.get(key, seconds)
     CACHE_LOOKUPS.labels("hit" if found else "miss").inc()
     if not found:

@@ -65,6 +65,7 @@ def test_the_lookup_shows_what_the_session_view_shows(app, parcel):
             return
         got = lookup_public_parcel(db.engine, LAST.lower())
         assert got == expected
+        assert got.status_at is not None and got.status_at.tzinfo is UTC  # as the session's view gives it
         assert lookup_public_parcel(db.engine, "RX000000000CN") is None
         # The pooled connection went back as SQLAlchemy expects it: no autocommit, no open transaction.
         with db.engine.connect() as conn:
