@@ -4,6 +4,8 @@ Against live gunicorns (rate limits off, access log off; /healthz on a second on
 load does not recycle the lookup workers through max_requests) it measures, in the same run and
 interleaved so that a noisy neighbour hurts every target alike:
 - ``GET /healthz`` — the baseline: Flask, gunicorn and the load generator, no database;
+- ``GET /readyz`` — one ``SELECT 1`` round trip to PostgreSQL on a pooled connection, in autocommit: the
+  ceiling of anything that asks the database once (a lookup does that, plus its query, view and ETA);
 - ``GET /api/v1/parcels/{n}`` — the public API on random numbers from the seeded set (mostly of
   delivered parcels, as in a real tracker's history);
 - ``GET /track/{n}`` — the shopper's page (HTML) on the same numbers;
@@ -104,6 +106,7 @@ class Target:
 
 TARGETS = [
     Target("GET /healthz (baseline)", "/healthz", fixed=True),
+    Target("GET /readyz (one SELECT 1)", "/readyz", fixed=True),
     Target("GET /api/v1/parcels/{n}", "/api/v1/parcels/"),
     Target("GET /track/{n}", "/track/"),
     Target("GET /api/v1/parcels/{n} (under way)", "/api/v1/parcels/", in_flight=True),

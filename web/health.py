@@ -41,9 +41,17 @@ def healthz() -> Response:
 @spec.validate(resp=Doc(HTTP_200=HealthOut, HTTP_503=ProblemBody), tags=["operators"], skip_validation=True)
 def readyz() -> Response:
     """Readiness: the database answers a query."""
+    engine = database().engine
+    # One statement that only reads: on PostgreSQL in autocommit (one round trip, no BEGIN or ROLLBACK),
+    # on SQLite a DEFERRED reader that never waits for the write lock.
+    options = (
+        {"isolation_level": "AUTOCOMMIT"}
+        if engine.dialect.name == "postgresql"
+        else {"sqlite_begin": "DEFERRED"}
+    )
     try:
-        with database().engine.connect().execution_options(sqlite_begin="DEFERRED") as conn:
-            conn.execute(text("SELECT 1"))  # a reader: never waits for SQLite's write lock
+        with engine.connect().execution_options(**options) as conn:
+            conn.execute(text("SELECT 1"))
         _sqlite_file_opens()
     except (SQLAlchemyError, sqlite3.Error) as exc:
         raise Problem(
