@@ -43,6 +43,10 @@ class Step:
         return t + durations
 
 
+_UNIFORMS: dict[tuple[int, int], FloatArray] = {}
+_UNIFORMS_KEPT = 4096  # about 64 MB at most; in practice a few hundred plans and sample counts
+
+
 @dataclass(frozen=True, slots=True)
 class Plan:
     """The steps of one route for one service, with a fixed seed so that answers are reproducible."""
@@ -61,8 +65,17 @@ class Plan:
         return t
 
     def uniforms(self, n: int) -> FloatArray:
-        """Reproducible uniform draws for conditioning the current step of an in-flight parcel."""
-        return np.random.default_rng(self.seed + 1).random(n)
+        """Reproducible uniform draws for conditioning the current step of an in-flight parcel (the first
+        ``n`` of the plan's stream: drawn once per plan and length, not on every estimate)."""
+        key = (self.seed, n)
+        found = _UNIFORMS.get(key)
+        if found is None:
+            if len(_UNIFORMS) >= _UNIFORMS_KEPT:
+                _UNIFORMS.clear()
+            found = np.random.default_rng(self.seed + 1).random(n)
+            found.flags.writeable = False  # shared by every estimate of this plan
+            _UNIFORMS[key] = found
+        return found
 
 
 def _prior_dwell(network: Network, place: str, seen_exchange: bool) -> TimeRange | None:

@@ -39,3 +39,25 @@ def test_quantile_beyond_is_one_value_of_sample_beyond(
     assert math.isclose(got, expected, rel_tol=1e-9)
     if elapsed > 0:
         assert got >= elapsed
+
+
+@given(
+    st.lists(st.floats(min_value=-1e7, max_value=1e7, allow_nan=False), min_size=1, max_size=300),
+    st.lists(st.floats(min_value=0.0, max_value=1.0), min_size=1, max_size=4),
+)
+def test_percentiles_match_numpy_bit_for_bit(values: list[float], qs: list[float]) -> None:
+    from routing.eta import percentiles
+
+    array = np.array(values)
+    assert percentiles(array, qs) == [float(v) for v in np.quantile(array, qs)]
+    assert percentiles(array, (0.1, 0.5, 0.9)) == [float(v) for v in np.percentile(array, [10, 50, 90])]
+
+
+def test_a_plans_uniforms_are_the_first_draws_of_its_stream() -> None:
+    from routing.plans import Plan
+
+    plan = Plan("svc", ("a", "b"), (), seed=1234)
+    stream = np.random.default_rng(1235).random(2000)
+    assert np.array_equal(plan.uniforms(2000), stream)
+    assert np.array_equal(plan.uniforms(37), np.random.default_rng(1235).random(37))
+    assert plan.uniforms(37) is plan.uniforms(37)  # drawn once
