@@ -43,8 +43,9 @@ class Step:
         return t + durations
 
 
-_UNIFORMS: dict[tuple[int, int], FloatArray] = {}
-_UNIFORMS_KEPT = 4096  # about 64 MB at most; in practice a few hundred plans and sample counts
+_UNIFORMS: dict[int, FloatArray] = {}  # by plan seed
+_UNIFORMS_KEPT = 4096  # plans; 16 kB each
+UNIFORMS_DRAWN = 2000  # the engine's samples per estimate: every count asked for is a prefix of these
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,17 +66,16 @@ class Plan:
         return t
 
     def uniforms(self, n: int) -> FloatArray:
-        """Reproducible uniform draws for conditioning the current step of an in-flight parcel (the first
-        ``n`` of the plan's stream: drawn once per plan and length, not on every estimate)."""
-        key = (self.seed, n)
-        found = _UNIFORMS.get(key)
-        if found is None:
+        """Reproducible uniform draws for conditioning the current step of an in-flight parcel: the first
+        ``n`` of the plan's stream, drawn once per plan rather than on every estimate."""
+        found = _UNIFORMS.get(self.seed)
+        if found is None or found.shape[0] < n:
             if len(_UNIFORMS) >= _UNIFORMS_KEPT:
                 _UNIFORMS.clear()
-            found = np.random.default_rng(self.seed + 1).random(n)
+            found = np.random.default_rng(self.seed + 1).random(max(n, UNIFORMS_DRAWN))
             found.flags.writeable = False  # shared by every estimate of this plan
-            _UNIFORMS[key] = found
-        return found
+            _UNIFORMS[self.seed] = found
+        return found[:n]
 
 
 def _prior_dwell(network: Network, place: str, seen_exchange: bool) -> TimeRange | None:
