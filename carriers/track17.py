@@ -3,7 +3,8 @@
 ``{"event": "TRACKING_UPDATED", "data": {"number", "track_info": {...}}}`` carries the whole history:
 ``track_info.tracking.providers[].events[]`` (one provider per carrier leg, newest event first). Each
 event is one payload item, numbered across providers in payload order. ``TRACKING_STOPPED`` (and any
-other event type) carries no scans and is only acknowledged (``result.ignored``).
+other event type), and a TRACKING_UPDATED whose history is still empty, carry no scans and are only
+acknowledged (``result.ignored``).
 
 Status: the event's ``sub_status``; for the newest event (the one equal to ``latest_event``) the
 parcel's ``latest_status.sub_status``; else the event's milestone ``stage``; else ``in_transit/other``
@@ -71,7 +72,11 @@ def parse(raw: bytes, content_type: str, carrier: str) -> ParseResult:
     info = obj(data.get("track_info"))
     local = linked([obj(info.get("misc_info")).get("local_number")], number)
     latest = _latest(info)
-    for index, event in enumerate(_events(info)):
+    events = _events(info)
+    if not events:  # an update with no scans yet (as the other adapters do: acknowledged, counted)
+        result.ignored += 1
+        return result
+    for index, event in enumerate(events):
         try:
             scan, known = _scan(event, number, carrier, local, latest)
         except ItemInvalid as exc:

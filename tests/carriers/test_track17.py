@@ -101,6 +101,14 @@ def test_tracking_stopped_is_acknowledged_without_events() -> None:
     assert result.events == [] and result.errors == [] and result.ignored == 1
 
 
+def test_an_update_with_no_scans_yet_is_acknowledged_as_ignored() -> None:
+    doc = sample()
+    for provider in doc["data"]["track_info"]["tracking"]["providers"]:
+        provider["events"] = []
+    result = parse(doc)
+    assert result.events == [] and result.errors == [] and result.ignored == 1
+
+
 def test_unknown_webhook_event_type_is_acknowledged() -> None:
     assert parse({"event": "SOMETHING_NEW", "data": None}).ignored == 1
 
