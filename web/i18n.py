@@ -7,10 +7,11 @@ then Russian. Dates are shown in the offset each carrier reported them in, in th
 from __future__ import annotations
 
 from datetime import date, datetime, tzinfo
+from functools import lru_cache
 from typing import Any
 
 from babel import Locale
-from babel.dates import format_date, format_interval, format_skeleton
+from babel.dates import format_date, format_datetime, format_interval, match_skeleton
 from babel.numbers import format_percent
 from flask import Flask, Response, request
 from flask_babel import Babel, get_locale, lazy_gettext
@@ -149,14 +150,31 @@ def country_name(code: str | None) -> str:
     return str(Locale.parse(current_language()).territories.get(code.upper(), code.upper()))
 
 
+@lru_cache(maxsize=64)
+def _skeleton(skeleton: str, language: str) -> tuple[Locale, Any]:
+    """The locale and the CLDR pattern ``format_skeleton`` would pick for a skeleton (found once: the
+    search through the locale's skeletons was most of the cost of each date on a tracking page)."""
+    locale = Locale.parse(language)
+    found = skeleton
+    if found not in locale.datetime_skeletons:
+        found = match_skeleton(skeleton, locale.datetime_skeletons)
+    return locale, locale.datetime_skeletons[found]
+
+
+def _format_skeleton(skeleton: str, moment: datetime) -> str:
+    """babel's ``format_skeleton`` in the current language, with the pattern looked up once."""
+    locale, pattern = _skeleton(skeleton, current_language())
+    return str(format_datetime(moment, pattern, tzinfo=moment.tzinfo, locale=locale))
+
+
 def local_date(moment: datetime) -> str:
     """The date in the moment's own offset, in the current language (``20 окт. 2026 г.``)."""
-    return format_skeleton("yMMMd", moment, tzinfo=moment.tzinfo, locale=current_language())
+    return _format_skeleton("yMMMd", moment)
 
 
 def local_clock(moment: datetime) -> str:
     """The time of day in the moment's own offset (``08:31``)."""
-    return format_skeleton("Hm", moment, tzinfo=moment.tzinfo, locale=current_language())
+    return _format_skeleton("Hm", moment)
 
 
 def utc_offset(moment: datetime) -> str:
