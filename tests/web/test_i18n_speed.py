@@ -1,11 +1,13 @@
-"""Dates and clock times on the pages: the same text as babel's format_skeleton, whose pattern the pages
-look up once per language instead of on every date."""
+"""What the pages now look up once instead of on every string or date gives the same text: dates and
+clock times as babel's format_skeleton writes them, and template strings from the request's own
+catalogue (never another request's)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
 from babel.dates import format_skeleton
+from flask import render_template_string
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -24,3 +26,13 @@ def test_local_date_and_clock_read_as_babel_writes_them(naive: datetime, offset:
     with APP.test_request_context(f"/?lang={language}"):
         assert i18n.local_date(moment) == format_skeleton("yMMMd", moment, tzinfo=zone, locale=language)
         assert i18n.local_clock(moment) == format_skeleton("Hm", moment, tzinfo=zone, locale=language)
+
+
+def test_templates_translate_through_each_requests_own_catalogue() -> None:
+    template = "{{ _('Enter a tracking number.') }}|{{ _('%(count)d numbers', count=3) }}"
+    expected = {"ru": "Введите трек-номер.", "zh": "请输入运单号。", "en": "Enter a tracking number."}
+    for language in ("ru", "en", "zh", "ru"):
+        with APP.test_request_context(f"/?lang={language}"):
+            text, formatted = render_template_string(template).split("|")
+            assert text == expected[language]
+            assert formatted == "3 numbers"  # newstyle gettext: keyword arguments are interpolated
