@@ -48,14 +48,17 @@ def post_scan(
     substatus: str = "departed",
     at: datetime | None = None,
     location: dict[str, str] = SHENZHEN,
+    **extra: Any,
 ) -> None:
-    """Post one scan as carrier acme_post (``at`` defaults to an hour ago) and insist that it was taken."""
+    """Post one scan as carrier acme_post (``at`` defaults to an hour ago) and insist that it was taken;
+    ``extra`` adds canonical fields (``linked_numbers=[...]``)."""
     event = {
         "tracking_number": number,
         "status": status,
         "substatus": substatus,
         "occurred_at": (at or ago(hours=1)).isoformat(),
         "location": location,
+        **extra,
     }
     resp = client.post(CARRIER_EVENTS, json={"events": [event]}, headers=headers)
     assert resp.status_code == 200, resp.get_json()

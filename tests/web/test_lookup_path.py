@@ -4,53 +4,24 @@ event's number to the ETA (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 
-import orjson
 import pytest
 
-from tests.conftest import bearer
+from tests.web.support import ago
 from tracking.queries import lookup_public_parcel, public_parcel
 
 FIRST, LAST = "LP00012345678901", "RX747628194CN"
+MOSCOW = {"name": "Moscow", "country": "RU"}
 
 
 @pytest.fixture
-def parcel(client, make_key):
+def parcel(scan):
     """One parcel with a first-mile and a last-mile number, scanned under each."""
-    key = bearer(make_key("carrier", "acme_post"))
-    start = datetime.now(UTC) - timedelta(days=5)
-    events = [
-        {
-            "tracking_number": FIRST,
-            "status": "in_transit",
-            "substatus": "picked_up",
-            "occurred_at": start.isoformat(),
-            "location": {"name": "Shenzhen", "country": "CN"},
-        },
-        {
-            "tracking_number": FIRST,
-            "status": "in_transit",
-            "substatus": "departed",
-            "occurred_at": (start + timedelta(days=1)).isoformat(),
-            "location": {"name": "Shenzhen", "country": "CN"},
-            "linked_numbers": [LAST],
-        },
-        {
-            "tracking_number": LAST,
-            "status": "in_transit",
-            "substatus": "arrived_destination_country",
-            "occurred_at": (start + timedelta(days=3)).isoformat(),
-            "location": {"name": "Moscow", "country": "RU"},
-        },
-    ]
-    resp = client.post(
-        "/api/v1/carriers/acme_post/events",
-        data=orjson.dumps({"events": events}),
-        content_type="application/json",
-        headers=key,
-    )
-    assert resp.status_code == 200 and resp.get_json()["accepted"] == 3, resp.get_json()
+    start = ago(days=5)
+    scan(FIRST, substatus="picked_up", at=start)
+    scan(FIRST, substatus="departed", at=start + timedelta(days=1), linked_numbers=[LAST])
+    scan(LAST, substatus="arrived_destination_country", at=start + timedelta(days=3), location=MOSCOW)
 
 
 def test_the_lookup_shows_what_the_session_view_shows(app, parcel):

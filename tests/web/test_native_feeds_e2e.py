@@ -100,6 +100,18 @@ def test_sample_pushed_over_http_reads_back_as_the_adapter_parsed_it(client, mak
     assert again["accepted"] == 0 and again["duplicates"] == len(expected.events)
 
 
+def test_a_17track_update_with_no_scans_yet_is_acknowledged_as_ignored(client, make_key):
+    key = make_key("carrier", "track17_co", "track17")
+    doc = orjson.loads(sample_bytes("17track_v2_webhook_TRACKING_UPDATED.json"))
+    for provider in doc["data"]["track_info"]["tracking"]["providers"]:
+        provider["events"] = []
+    resp = post(client, key, "track17_co", orjson.dumps(doc), "application/json", query="")
+    assert resp.status_code == 200, resp.get_json()
+    body = resp.get_json()
+    assert body["accepted"] == 0 and body["rejected"] == [] and body["ignored"] == 1
+    assert client.get(f"/api/v1/parcels/{doc['data']['number']}").status_code == 404
+
+
 def _cainiao_with_handover(number: str) -> bytes:
     doc = orjson.loads(sample_bytes("cainiao_global_detail_AE010698498.json"))
     module = doc["module"][0] if isinstance(doc.get("module"), list) else doc["module"]
