@@ -49,10 +49,10 @@ class ParcelTrack:
         """The scans that had happened by ``as_of``, oldest first."""
         limit = aware(as_of)
         times = [aware(s.at) for s in self.scans]
-        if all(a <= b for a, b in pairwise(times)):  # stored scans come oldest first
-            return [s for s, at in zip(self.scans, times, strict=True) if at <= limit]
-        return sorted((s for s, at in zip(self.scans, times, strict=True) if at <= limit),
-                      key=lambda s: aware(s.at))
+        kept = [(at, s) for s, at in zip(self.scans, times, strict=True) if at <= limit]
+        if not all(a <= b for a, b in pairwise(times)):  # stored scans come oldest first: no sort then
+            kept.sort(key=lambda pair: pair[0])  # stable, like sorting the scans by time
+        return [s for _, s in kept]
 
     def numbers_until(self, as_of: datetime) -> tuple[str, ...]:
         """The numbers known by ``as_of``: those its scans by then came under, and those no scan came
