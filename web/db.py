@@ -7,17 +7,27 @@ The engine is created lazily on first use, never while the app is being built, s
 from __future__ import annotations
 
 import os
+import random
 import threading
-from typing import Any
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
 
 from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from tracking.db import default_url, make_engine, make_session_factory, read_only
 from tracking.queries import PublicParcel, lookup_public_parcel, public_parcel
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# A unit of work that collides with a concurrent writer (the same identifier or place created first, two
+# merges deadlocked, SQLite busy past its timeout) is run again from the start, this often at most.
+RETRIES = 6
+RETRY_PAUSE = 0.02  # seconds; doubled after each failed attempt, with jitter
+T = TypeVar("T")
 
 
 class Database:
@@ -115,3 +125,40 @@ def _close_session(_exc: BaseException | None) -> None:
     session = g.pop("db_session", None)
     if session is not None:
         session.close()
+
+
+def commit_unit(session: Session, work: Callable[[], T], *, retries: int = RETRIES) -> T:
+    """Run ``work`` as one unit of work on ``session`` and commit it: the one commit of a door.
+
+    Every door (an HTTP request, a CLI command, a scheduled job or one step of it) writes through this
+    helper; the services it calls only flush. When the commit or the work collides with a concurrent
+    writer (IntegrityError, OperationalError) the session is rolled back and ``work`` runs again from the
+    start after a jittered pause, so ``work`` must redo every change it wants committed (a feed cursor
+    moves inside the same unit as the events it stands for). Any other exception rolls back and
+    propagates: nothing of a refused unit is written.
+    """
+    for attempt in range(max(retries, 1)):
+        try:
+            result = work()
+            session.commit()
+            return result
+        except (IntegrityError, OperationalError):
+            session.rollback()
+            if attempt >= retries - 1:
+                raise
+            time.sleep(random.uniform(0, RETRY_PAUSE * 2**attempt))
+        except BaseException:
+            session.rollback()
+            raise
+    raise AssertionError("unreachable")
+
+
+@contextmanager
+def unit_of_work(session: Session) -> Iterator[Session]:
+    """``with unit_of_work(session):`` commits what the block did; rolls it back if it raised (no retry)."""
+    try:
+        yield session
+    except BaseException:
+        session.rollback()
+        raise
+    commit_unit(session, lambda: None, retries=1)
