@@ -3,17 +3,43 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Every install takes the versions pinned here; `make lock` rewrites the file from setup.cfg.
+CONSTRAINTS := requirements/constraints.txt
+UV := $(BIN)/uv
+UV_VERSION ?= 0.13.10
+LOCK_COMPILE = $(UV) pip compile setup.cfg --extra test --extra postgres --universal --python-version 3.11 \
+	--quiet --custom-compile-command 'make lock'
 export SILKWAY_DATABASE_URL ?= sqlite:///$(CURDIR)/instance/silkway.db
 
-.PHONY: demo test lint typecheck pytest install bench bench-large clean
+.PHONY: demo test lint typecheck pytest install lock lock-check bench bench-large clean
 
-$(STAMP): setup.cfg pyproject.toml
+$(STAMP): setup.cfg pyproject.toml $(CONSTRAINTS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,postgres]'
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e '.[test,postgres]'
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# uv (from PyPI, into the venv) compiles the constraints file; it is not needed to install or run Silkway.
+$(UV):
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet 'uv==$(UV_VERSION)'
+
+# Rewrite the constraints file after a change to setup.cfg: pins already there are kept unless UPGRADE=1,
+# which takes the newest release of everything.
+lock: $(UV)
+	$(LOCK_COMPILE) $(if $(UPGRADE),--upgrade) -o $(CONSTRAINTS)
+
+# What `make lock UPGRADE=1` would change, as a diff; informational, never fails (nor without an index).
+lock-check:
+	@$(MAKE) --no-print-directory $(UV) >/dev/null 2>&1 || { echo "lock-check: could not install uv; skipped"; exit 0; }; \
+	tmp=$$(mktemp -d); \
+	if $(LOCK_COMPILE) --upgrade -o $$tmp/constraints.txt 2>$$tmp/err; then \
+	  if diff -u $(CONSTRAINTS) $$tmp/constraints.txt; then echo "lock-check: $(CONSTRAINTS) is up to date"; \
+	  else echo "lock-check: the diff above is what 'make lock UPGRADE=1' would change (informational)"; fi; \
+	else echo "lock-check: could not compile (is the package index reachable?); skipped:"; sed 's/^/  /' $$tmp/err; fi; \
+	rm -rf $$tmp
 
 demo: $(STAMP)
 	mkdir -p instance

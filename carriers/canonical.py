@@ -1,4 +1,4 @@
-"""Silkway's canonical JSON format (CONTRACT.md), for carriers without a format of their own.
+"""Silkway's canonical JSON format (docs/contract.md), for carriers without a format of their own.
 
 ``{"events": [{"tracking_number", "status", "substatus", "occurred_at", "location": {"name",
 "country", "postcode", "lat", "lon"}, "description", "raw_code", "linked_numbers": [...]}]}``.

@@ -144,3 +144,13 @@ def make_key(app: Flask) -> Callable[..., str]:
 def bearer(key: str) -> dict[str, str]:
     """The Authorization header for a key."""
     return {"Authorization": f"Bearer {key}"}
+
+
+DASHES = str.maketrans({"\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2015": "-", "\u2212": "-"})
+SPACES = str.maketrans({"\u00a0": " ", "\u2009": " ", "\u202f": " ", "\u200a": " "})
+
+
+def plain_dashes(text: str) -> str:
+    """Text with CLDR's dashes as ``-`` and its thin or no-break spaces as plain spaces, so that a test
+    can state what a formatted date means without depending on one Babel release's punctuation."""
+    return text.translate(DASHES).translate(SPACES)

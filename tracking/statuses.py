@@ -6,7 +6,7 @@ from enum import StrEnum
 
 
 class Status(StrEnum):
-    """A parcel's or an event's main status (CONTRACT.md)."""
+    """A parcel's or an event's main status (docs/contract.md)."""
 
     PENDING = "pending"
     INFO_RECEIVED = "info_received"

@@ -21,7 +21,7 @@ log = logging.getLogger("silkway.eta")
 
 
 def parcel_json(view: PublicParcel, eta: dict[str, Any] | None) -> dict[str, Any]:
-    """The public JSON of a parcel (CONTRACT.md): no merchant, reference or personal data."""
+    """The public JSON of a parcel (docs/contract.md): no merchant, reference or personal data."""
     return {
         "tracking_number": view.tracking_number,
         "identifiers": view.identifiers,

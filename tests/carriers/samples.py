@@ -1,20 +1,19 @@
-"""Where the shared carrier samples live: $SILKWAY_SHARED, else the shared/ folder beside the repository."""
+"""The carrier samples the tests replay: tests/fixtures/samples/ in this repository.
+
+Each sample sits next to a ``<name>.source.txt`` note naming the public repository, file and commit it
+was copied from and anything changed on the way.
+"""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-
-def shared_dir() -> Path:
-    """The shared reference folder (holds samples/)."""
-    configured = os.environ.get("SILKWAY_SHARED")
-    return Path(configured) if configured else Path(__file__).resolve().parents[3] / "shared"
+SAMPLES_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "samples"
 
 
 def sample_path(name: str) -> Path:
-    """The path of one sample file in shared/samples."""
-    return shared_dir() / "samples" / name
+    """The path of one sample file in tests/fixtures/samples."""
+    return SAMPLES_DIR / name
 
 
 def sample_bytes(name: str) -> bytes:

@@ -11,8 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from routing.gazetteer import NETWORK_FILE, PLACES_FILE, Gazetteer, default_gazetteer
+from tests.carriers.samples import sample_path
 
-RP_SAMPLE = Path("/work/shared/samples/russianpost_getOperationHistory_response_domestic.xml")
+RP_SAMPLE = sample_path("russianpost_getOperationHistory_response_domestic.xml")
 RP_NS = "{http://russianpost.org/operationhistory/data}"
 
 gazetteer = default_gazetteer()
@@ -197,7 +198,6 @@ def test_russian_post_sample_offices_by_name_alone(name: str, postcode: str, pla
     assert place_of(name) == place_id
 
 
-@pytest.mark.skipif(not RP_SAMPLE.exists(), reason="shared samples not mounted")
 def test_every_office_of_the_russian_post_sample_is_covered() -> None:
     root = ElementTree.parse(RP_SAMPLE).getroot()
     offices = {

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
 
+from tests.carriers.samples import sample_path
 from tests.conftest import bearer
 
-SAMPLE = Path("/work/shared/samples/cainiao_global_detail_AE010698498.json")
+SAMPLE = sample_path("cainiao_global_detail_AE010698498.json")
 REPORT = "/api/v1/operators/unmapped-codes"
 SECRET = "/api/v1/operators/carriers/{}/signing-secret"
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -14,13 +13,13 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from tests.carriers.samples import sample_bytes
 from tests.conftest import bearer
 from tracking import models
 from web.signing import SIGNATURE_HEADER, signature_header
 
 URL = "/api/v1/carriers/{}/events"
 SECRET_URL = "/api/v1/operators/carriers/{}/signing-secret"
-SAMPLES = Path("/work/shared/samples")
 BODY = orjson.dumps(
     {
         "events": [
@@ -166,7 +165,7 @@ def test_removing_the_secret_stops_requiring_signatures(client, carrier_key, set
 def test_track17_carrier_with_a_secret_is_checked_with_its_sign_header(client, make_key, set_secret, session):
     key = bearer(make_key("carrier", "track17", fmt="track17"))
     api_key = set_secret("track17", secret="17track-api-key-0123456789")
-    body = (SAMPLES / "17track_v2_webhook_TRACKING_UPDATED.json").read_bytes()
+    body = sample_bytes("17track_v2_webhook_TRACKING_UPDATED.json")
     refused = client.post(URL.format("track17"), data=body, content_type="application/json", headers=key)
     assert refused.status_code == 401 and refused.get_json()["errors"][0]["field"] == "sign"
     assert stored(session) == (0, 0)

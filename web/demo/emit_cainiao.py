@@ -1,10 +1,10 @@
 """Cainiao global tracking detail JSON, shaped like ``global.cainiao.com/global/detail.json`` answers.
 
-One module per parcel with its new scans in ``detailList`` (newest first), as in
-shared/samples/cainiao_global_detail_*.json: ``time`` in epoch milliseconds, ``timeStr`` on Beijing's
-wall clock, ``timeZone`` the place's offset ("GMT+8", "GMT+3", now and then "GMT+0800" or empty as
-real captures show). Once the parcel is handed to the Russian carrier, the module names it in
-``destCpInfo`` with the new number (``mailNo``).
+One module per parcel with its new scans in ``detailList`` (newest first), as in the captures from
+dir01/parcels copied to tests/fixtures/samples/cainiao_global_detail_*.json: ``time`` in epoch
+milliseconds, ``timeStr`` on Beijing's wall clock, ``timeZone`` the place's offset ("GMT+8", "GMT+3",
+now and then "GMT+0800" or empty as real captures show). Once the parcel is handed to the Russian
+carrier, the module names it in ``destCpInfo`` with the new number (``mailNo``).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""CDEK API v2 ``ORDER_STATUS`` webhooks, shaped like shared/samples/cdek_v2_webhook_ORDER_STATUS.json.
+"""CDEK API v2 ``ORDER_STATUS`` webhooks, shaped like tests/fixtures/samples/cdek_v2_webhook_ORDER_STATUS.json
+(from cdek-it/sdk2.0's tests).
 
 ``{type, date_time, uuid, attributes: {is_return, is_reverse, is_client_return, cdek_number, number,
 code, status_code, status_date_time, city}}``; times carry the city's offset written ``+0700``, the
@@ -19,7 +20,7 @@ from web.demo.journeys import Scan
 from web.demo.world import ParcelPlan, World
 
 CONTENT_TYPE = "application/json"
-# Legacy numeric codes observed with their v2 names (shared/samples/cdek_status_codes.md, source C).
+# Legacy numeric codes observed with their v2 names (tests/fixtures/samples/cdek_status_codes.md, source C).
 NUMERIC = {
     "RECEIVED_AT_SHIPMENT_WAREHOUSE": "3",
     "DELIVERED": "4",

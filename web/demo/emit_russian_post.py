@@ -1,6 +1,6 @@
 """Russian Post SOAP 1.2 ``getOperationHistoryResponse`` bodies, shaped like the single-access answer.
 
-As in shared/samples/russianpost_getOperationHistory_response_domestic.xml: one ``historyRecord`` per
+As in tests/fixtures/samples/russianpost_getOperationHistory_response_domestic.xml: one ``historyRecord`` per
 operation with ``AddressParameters`` (office ``Index`` and ``Description``, ``CountryOper``),
 ``FinanceParameters``, ``ItemParameters/Barcode`` and ``OperationParameters`` (``OperType``/``OperAttr``
 with their Russian names, ``OperDate`` in the office's own UTC offset, milliseconds included). A batch
