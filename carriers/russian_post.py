@@ -9,7 +9,9 @@ Two shapes arrive (docs/formats/russian_post.md):
 * ``answerByTicketResponse`` (batch, getResponseByTicket): ``Item[@Barcode]`` elements holding
   ``Operation`` elements with attributes ``OperTypeID``, ``OperCtgID`` (= OperAttr), ``OperName``,
   ``DateOper`` ("dd.MM.yyyy HH:mm:ss", the office's local time with no offset) and ``IndexOper``; or an
-  ``Error`` instead (e.g. 12, no data for that number). Item index = the Item's position.
+  ``Error`` instead (e.g. 12, no data for that number). Item index = the Item's position. An ``Error``
+  is Russian Post's answer for that barcode, not bad input: the item becomes a notice (ignored, named
+  with its code and reason) and never rejects the batch.
 
 OperType/OperAttr become canonical statuses through ``data/russian_post_codes.json``; a pair missing
 from it still yields an event (its type's status, or in_transit/other) and is counted as unmapped.
@@ -108,11 +110,7 @@ def _parse_batch(answer: Element, carrier: str, result: ParseResult) -> None:
         barcode = attribute(item, "Barcode")
         errors = children(item, "Error")
         if errors:
-            code = attribute(errors[0], "ErrorTypeID") or "?"
-            message = attribute(errors[0], "ErrorName") or "no description"
-            result.reject(
-                index, f"Russian Post error {code} for {barcode or 'this item'}: {message[:300]}", "Error"
-            )
+            _notice(result, index, barcode, errors[0])
             continue
         for position, element in enumerate(children(item, "Operation")):
             operation = Operation(
@@ -125,6 +123,19 @@ def _parse_batch(answer: Element, carrier: str, result: ParseResult) -> None:
             )
             read = partial(to_event, operation, carrier)
             add_or_reject(result, index, read, f"operation {position}", f"Operation[{position}]")
+
+
+def _notice(result: ParseResult, index: int, barcode: str | None, error: Element) -> None:
+    """An item Russian Post answered with an ``Error`` for: a notice naming the barcode and the reason."""
+    number = normalize_number(barcode or "")
+    code = attribute(error, "ErrorTypeID") or "?"
+    if not 5 <= len(number) <= 40 or not number.isalnum():
+        # Russian Post names the barcode it answers for: an answer without one is not its answer.
+        message = f"an Item with Error {code[:20]} must have a Barcode of 5 to 40 letters or digits"
+        result.reject(index, message, "Barcode")
+        return
+    reason = " ".join((attribute(error, "ErrorName") or "").split()) or "no description"
+    result.notice(index, number, code[:20], reason[:300])
 
 
 def to_event(operation: Operation, carrier: str) -> tuple[ScanEvent, str | None]:

@@ -4,7 +4,8 @@
 ``track_info.tracking.providers[].events[]`` (one provider per carrier leg, newest event first). Each
 event is one payload item, numbered across providers in payload order. ``TRACKING_STOPPED`` (and any
 other event type), and a TRACKING_UPDATED whose history is still empty, carry no scans and are only
-acknowledged (``result.ignored``).
+acknowledged (``result.ignored``); the empty update is also a notice naming the number (17TRACK has
+nothing on it yet: its answer, not bad input).
 
 Status: the event's ``sub_status``; for the newest event (the one equal to ``latest_event``) the
 parcel's ``latest_status.sub_status``; else the event's milestone ``stage``; else ``in_transit/other``
@@ -74,7 +75,9 @@ def parse(raw: bytes, content_type: str, carrier: str) -> ParseResult:
     latest = _latest(info)
     events = _events(info)
     if not events:  # an update with no scans yet (as the other adapters do: acknowledged, counted)
-        result.ignored += 1
+        sub_status = latest[2]
+        code = sub_status if sub_status and sub_status.startswith("NotFound") else "no_scans"
+        result.notice(0, number, code[:40], "17TRACK has no scans for this number yet")
         return result
     for index, event in enumerate(events):
         try:

@@ -14,7 +14,13 @@ from tracking import models
 from tracking.types import utcnow
 
 ROLES = ("carrier", "merchant", "operator")
-CODE_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
+# A carrier code is a slug as AfterShip spells its couriers' (russian-post, china-ems, 4px), or one with
+# underscores (russian_post): 2 to 40 lower-case letters, digits, - and _ (CONTRACT.md). This is the one
+# definition: the CLI options, the HTTP path parameters and the OpenAPI document all check codes
+# against it, always the whole string (so "acme\n" or " acme" is not a code).
+CARRIER_CODE_REGEX = "[a-z0-9_-]{2,40}"
+CODE_PATTERN = re.compile(CARRIER_CODE_REGEX)
+CARRIER_CODE_RULE = "2 to 40 lower-case letters, digits, - or _ (e.g. russian-post, 4px, acme_post)"
 
 
 class AccountError(ValueError):
@@ -39,13 +45,25 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
+def is_carrier_code(code: str) -> bool:
+    """True when ``code`` is a well-formed carrier code (the whole string, no surrounding junk)."""
+    return CODE_PATTERN.fullmatch(code) is not None
+
+
+def check_carrier_code(code: str) -> str:
+    """``code`` itself if it is a well-formed carrier code; AccountError saying what one looks like if not."""
+    if not is_carrier_code(code):
+        raise AccountError(f"carrier code {code[:60]!r} is not valid: a code is {CARRIER_CODE_RULE}")
+    return code
+
+
 def ensure_carrier(session: Session, code: str, fmt: str, name: str | None = None) -> models.Carrier:
     """The carrier with this code, registered with format ``fmt`` if it is new."""
-    if not CODE_PATTERN.match(code):
-        raise AccountError(f"carrier code {code!r} must be 2-40 lower-case letters, digits or _")
+    check_carrier_code(code)
     carrier = session.scalar(select(models.Carrier).where(models.Carrier.code == code))
     if carrier is None:
-        carrier = models.Carrier(code=code, name=name or code.replace("_", " ").title(), format=fmt)
+        default_name = " ".join(word.capitalize() for word in re.split(r"[-_]+", code) if word) or code
+        carrier = models.Carrier(code=code, name=name or default_name, format=fmt)
         session.add(carrier)
         session.flush()
     return carrier

@@ -99,13 +99,37 @@ class ItemError:
         return out
 
 
+@dataclass(frozen=True, slots=True)
+class ItemNotice:
+    """A payload item the carrier answered for without events: its answer, not bad input.
+
+    E.g. a Russian Post batch item with ``Error ErrorTypeID="12"`` (no data for that number). It is
+    acknowledged (counted as ignored) and reported, and never rejects the batch.
+    """
+
+    index: int
+    tracking_number: str | None
+    code: str
+    reason: str
+
+    def as_dict(self) -> dict[str, object]:
+        """The JSON shape used in API answers."""
+        return {
+            "index": self.index,
+            "tracking_number": self.tracking_number,
+            "code": self.code,
+            "reason": self.reason,
+        }
+
+
 @dataclass(slots=True)
 class ParseResult:
     """What an adapter made of a payload: canonical events, and errors for the items it could not use.
 
     ``indexes`` gives, for each event, the payload item it came from, so that errors found later
     (at ingestion) can point at the right item. ``unmapped`` counts raw codes the adapter had no
-    mapping for (they still produce events with a generic status).
+    mapping for (they still produce events with a generic status). ``notices`` name the items the
+    carrier answered for without events (each also counted in ``ignored``).
     """
 
     events: list[ScanEvent] = field(default_factory=list)
@@ -113,6 +137,7 @@ class ParseResult:
     indexes: list[int] = field(default_factory=list)
     unmapped: dict[str, int] = field(default_factory=dict)
     ignored: int = 0
+    notices: list[ItemNotice] = field(default_factory=list)
 
     def add(self, event: ScanEvent, index: int) -> None:
         """Record one event parsed from payload item ``index``."""
@@ -122,6 +147,11 @@ class ParseResult:
     def reject(self, index: int, error: str, field_name: str | None = None) -> None:
         """Record that payload item ``index`` could not be used."""
         self.errors.append(ItemError(index, error, field_name))
+
+    def notice(self, index: int, tracking_number: str | None, code: str, reason: str) -> None:
+        """Record that the carrier answered for payload item ``index`` without events; it is ignored."""
+        self.notices.append(ItemNotice(index, tracking_number, code, reason))
+        self.ignored += 1
 
     def note_unmapped(self, code: str) -> None:
         """Count a raw carrier code that has no mapping yet."""

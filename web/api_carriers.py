@@ -9,7 +9,7 @@ from sqlalchemy import select
 from tracking import models
 from web.auth import require_carrier
 from web.db import get_session
-from web.errors import Problem, json_response
+from web.errors import Problem, check_carrier_code, json_response
 from web.ingestion import BatchRejected, PayloadUnreadable, accept_payload
 from web.metrics import record_ingest
 from web.openapi import BEARER, spec
@@ -35,6 +35,7 @@ bp = Blueprint("carriers_api", __name__)
     tags=["carriers"],
     security=BEARER,
     skip_validation=True,
+    path_parameter_descriptions={"carrier": "the code of the carrier whose key is presented"},
 )
 def post_events(carrier: str) -> Response:
     """Push a batch of events in the carrier's own format.
@@ -44,8 +45,12 @@ def post_events(carrier: str) -> Response:
     webhooks or CSV. By default the batch is atomic: one invalid item rejects the whole batch (422,
     with every invalid item listed) and nothing is written. With `?partial=true` the valid items are
     stored and the invalid ones listed under `rejected`. Re-sending an event is harmless: it is
-    counted under `duplicates`.
+    counted under `duplicates`. Items the carrier answered for without events (a Russian Post batch
+    item with an `Error`, e.g. 12: no data for that number) are not invalid: they are counted under
+    `ignored` and named under `notices`, and the other items are stored. A malformed carrier code in
+    the path is a 400 naming the field `carrier`.
     """
+    check_carrier_code(carrier)  # its shape is public (see the path parameter), so checked before the key
     session = get_session()
     row = session.scalar(select(models.Carrier).where(models.Carrier.code == carrier))
     if row is None:

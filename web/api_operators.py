@@ -15,7 +15,7 @@ from tracking import models
 from tracking.types import utcnow
 from web.auth import require
 from web.db import get_session
-from web.errors import Problem, json_response
+from web.errors import Problem, check_carrier_code, json_response
 from web.openapi import BEARER, spec
 from web.schemas import ProblemBody
 from web.signing import SIGNATURE_HEADER, TRACK17_HEADER, new_secret
@@ -61,7 +61,13 @@ class SigningSecretOut(BaseModel):
 
 @bp.get("/api/v1/operators/unmapped-codes")
 @spec.validate(
-    resp=Doc(HTTP_200=UnmappedReport, HTTP_401=ProblemBody, HTTP_403=ProblemBody, HTTP_404=ProblemBody),
+    resp=Doc(
+        HTTP_200=UnmappedReport,
+        HTTP_400=ProblemBody,
+        HTTP_401=ProblemBody,
+        HTTP_403=ProblemBody,
+        HTTP_404=ProblemBody,
+    ),
     tags=["operators"],
     security=BEARER,
     skip_validation=True,
@@ -155,7 +161,9 @@ def set_signing_secret(code: str) -> Response:
 
 @bp.delete("/api/v1/operators/carriers/<code>/signing-secret")
 @spec.validate(
-    resp=Doc(HTTP_204=None, HTTP_401=ProblemBody, HTTP_403=ProblemBody, HTTP_404=ProblemBody),
+    resp=Doc(
+        HTTP_204=None, HTTP_400=ProblemBody, HTTP_401=ProblemBody, HTTP_403=ProblemBody, HTTP_404=ProblemBody
+    ),
     tags=["operators"],
     security=BEARER,
     skip_validation=True,
@@ -170,6 +178,7 @@ def delete_signing_secret(code: str) -> Response:
 
 
 def _carrier(code: str, field: str | None = None) -> models.Carrier:
+    check_carrier_code(code, field or "code")
     row = get_session().scalar(select(models.Carrier).where(models.Carrier.code == code))
     if row is None:
         errors = [{"field": field, "error": f"unknown carrier {code!r}"}] if field else []

@@ -10,6 +10,8 @@ from flask import Flask, Response, request
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
+from tracking.accounts import CARRIER_CODE_RULE, is_carrier_code
+
 log = logging.getLogger("silkway.web")
 
 PROBLEM_TYPE = "https://silkway.dev/problems/"
@@ -56,6 +58,19 @@ class Problem(Exception):
 def json_response(body: Any, status: int = 200) -> Response:
     """A JSON response serialised with orjson (datetimes as ISO 8601 with their offset)."""
     return Response(orjson.dumps(body), status=status, mimetype="application/json")
+
+
+def check_carrier_code(code: str, field: str = "carrier") -> str:
+    """``code`` if it is a well-formed carrier code, else a 400 problem naming ``field`` (no lookup done)."""
+    if not is_carrier_code(code):
+        raise Problem(
+            400,
+            "Invalid Carrier Code",
+            f"{field} {code[:60]!r} is not a carrier code: a code is {CARRIER_CODE_RULE}",
+            errors=[{"field": field, "error": f"must be {CARRIER_CODE_RULE}"}],
+            slug="invalid-carrier-code",
+        )
+    return code
 
 
 def wants_html() -> bool:

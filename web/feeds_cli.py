@@ -17,6 +17,7 @@ from tracking.accounts import AccountError, ensure_carrier
 from tracking.events import ParseResult, PayloadError
 from tracking.reprocess import forget_mapped_codes, payload_ids, reprocess_payload
 from tracking.types import utcnow
+from web.cli_params import CARRIER_CODE
 from web.db import get_session
 from web.feed_client import PullSettings
 from web.places import resolver
@@ -29,7 +30,9 @@ def feeds_group() -> None:
 
 
 @feeds_group.command("add")
-@click.option("--carrier", "carrier_code", required=True, help="carrier code; registered if new")
+@click.option(
+    "--carrier", "carrier_code", type=CARRIER_CODE, required=True, help="carrier code; registered if new"
+)
 @click.option("--kind", type=click.Choice(feeds.KINDS), required=True, help="the feed's protocol")
 @click.option("--url", required=True, help="base URL (cursor: {url}/events; russian_post: the SOAP endpoint)")
 @with_appcontext
@@ -94,7 +97,7 @@ def feeds_poll(everything: bool) -> None:
 
 
 @click.command("reprocess")
-@click.option("--carrier", "carrier_code", help="only this carrier's payloads")
+@click.option("--carrier", "carrier_code", type=CARRIER_CODE, help="only this carrier's payloads")
 @click.option("--since", help="only payloads received at or after this ISO 8601 time (UTC if no offset)")
 @with_appcontext
 def reprocess_command(carrier_code: str | None, since: str | None) -> None:

@@ -3,7 +3,9 @@
 Parse with the carrier's adapter, store the raw payload and the events in one transaction, and answer
 with counts. By default a batch is all-or-nothing: one invalid item rejects the whole batch with a
 per-item error list and nothing is written. With ``partial=True`` the valid items are stored (still
-atomically, as one transaction) and the invalid ones are listed as rejected.
+atomically, as one transaction) and the invalid ones are listed as rejected. Items the carrier
+answered for without events (notices, e.g. a Russian Post "no data for that number") are neither:
+they are counted as ignored, named in the answer, and never reject the batch.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from carriers import ADAPTERS
 from tracking import models
-from tracking.events import ItemError, ParseResult, PayloadError
+from tracking.events import ItemError, ItemNotice, ParseResult, PayloadError
 from tracking.ingest import CarrierRef, IngestReport, PlaceResolver, ingest
 from tracking.ingest_sql import is_postgres
 from tracking.types import utcnow
@@ -45,7 +47,7 @@ class PayloadUnreadable(Exception):
 
 @dataclass(slots=True)
 class Outcome:
-    """The answer to a payload: counts, rejected items, ignored items and unmapped codes."""
+    """The answer to a payload: counts, rejected items, ignored items (with notices) and unmapped codes."""
 
     accepted: int = 0
     duplicates: int = 0
@@ -53,6 +55,7 @@ class Outcome:
     ignored: int = 0
     unmapped: dict[str, int] = field(default_factory=dict)
     report: IngestReport | None = None
+    notices: list[ItemNotice] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON body of the answer."""
@@ -61,6 +64,7 @@ class Outcome:
             "duplicates": self.duplicates,
             "rejected": [e.as_dict() for e in self.rejected],
             "ignored": self.ignored,
+            "notices": [n.as_dict() for n in self.notices],
             "unmapped": self.unmapped,
         }
 
@@ -145,7 +149,10 @@ def _store(
     _count_unmapped(session, carrier.id, parsed.unmapped)
     enqueue_status_changes(session, report.changes)
     session.commit()
-    return Outcome(report.accepted, report.duplicates, rejected, parsed.ignored, parsed.unmapped, report)
+    notices = sorted(parsed.notices, key=lambda n: n.index)
+    return Outcome(
+        report.accepted, report.duplicates, rejected, parsed.ignored, parsed.unmapped, report, notices
+    )
 
 
 def _count_unmapped(session: Session, carrier_id: int, unmapped: dict[str, int]) -> None:

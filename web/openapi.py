@@ -8,12 +8,14 @@ problem+json naming the item and field at fault.
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 from flask import Flask, Response
 from spectree import SecurityScheme, SpecTree
 from spectree.models import SecuritySchemeData
 
+from tracking.accounts import CARRIER_CODE_REGEX, CARRIER_CODE_RULE
 from web.errors import json_response
 
 spec = SpecTree(
@@ -33,6 +35,13 @@ spec = SpecTree(
 )
 
 BEARER = {"bearer": []}
+CARRIER_CODE_SCHEMA: dict[str, Any] = {
+    "type": "string",
+    "pattern": f"^{CARRIER_CODE_REGEX}$",
+    "examples": ["russian-post", "4px", "acme_post"],
+}
+# The path segment after /carriers/ is a carrier code, whatever the view names its parameter.
+CARRIER_SEGMENT = re.compile(r"/carriers/\{(\w+)\}")
 
 
 def register(app: Flask) -> None:
@@ -42,7 +51,7 @@ def register(app: Flask) -> None:
     @app.get("/api/openapi.json", endpoint="api_document")
     def document() -> Response:
         if "silkway.openapi" not in app.extensions:
-            app.extensions["silkway.openapi"] = problems_as_problem_json(spec.spec)
+            app.extensions["silkway.openapi"] = carrier_code_parameters(problems_as_problem_json(spec.spec))
         return json_response(app.extensions["silkway.openapi"])
 
 
@@ -60,4 +69,24 @@ def problems_as_problem_json(document: dict[str, Any]) -> dict[str, Any]:
             for status, answer in (operation.get("responses") or {}).items():
                 if status.isdigit() and int(status) >= 400:
                     answer["content"] = {"application/problem+json": {"schema": problem}}
+    return out
+
+
+def carrier_code_parameters(document: dict[str, Any]) -> dict[str, Any]:
+    """The document with every carrier-code path parameter (``/carriers/{x}``) checked by the one pattern.
+
+    spectree describes a plain Flask path variable only as a string; the views refuse a code that does
+    not match tracking.accounts.CARRIER_CODE_REGEX with a 400 naming the parameter.
+    """
+    out = copy.deepcopy(document)
+    for path, operations in out.get("paths", {}).items():
+        names = set(CARRIER_SEGMENT.findall(path))
+        if not names:
+            continue
+        for operation in operations.values():
+            for parameter in operation.get("parameters") or []:
+                if parameter.get("in") == "path" and parameter.get("name") in names:
+                    parameter["schema"] = copy.deepcopy(CARRIER_CODE_SCHEMA)
+                    described = parameter.get("description") or "the carrier's code"
+                    parameter["description"] = f"{described}; a code is {CARRIER_CODE_RULE}"
     return out

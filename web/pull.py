@@ -52,6 +52,7 @@ class PollResult:
     accepted: int = 0
     duplicates: int = 0
     rejected: int = 0
+    ignored: int = 0
     tickets_submitted: int = 0
     tickets_fetched: int = 0
     tickets_waiting: int = 0
@@ -63,12 +64,13 @@ class PollResult:
         self.accepted += outcome.accepted
         self.duplicates += outcome.duplicates
         self.rejected += len(outcome.rejected)
+        self.ignored += outcome.ignored
 
     def summary(self) -> str:
         """One line for logs and the CLI."""
         line = (
             f"{self.carrier} ({self.kind}): {self.state} pages={self.pages} accepted={self.accepted} "
-            f"duplicates={self.duplicates} rejected={self.rejected}"
+            f"duplicates={self.duplicates} rejected={self.rejected} ignored={self.ignored}"
         )
         if self.kind == "russian_post":
             line += (

@@ -113,6 +113,11 @@ def _fetch_ticket(
     session.commit()
     result.count(outcome)
     result.tickets_fetched += 1
+    if outcome.notices:
+        # Numbers Russian Post has nothing on (yet): its answer, not a failure of the ticket.
+        named = ", ".join(f"{n.tracking_number} ({n.code}: {n.reason})" for n in outcome.notices[:5])
+        more = f" and {len(outcome.notices) - 5} more" if len(outcome.notices) > 5 else ""
+        result.notes.append(f"ticket {ticket}: no events for {named}{more}")
     return True
 
 

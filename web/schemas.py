@@ -63,13 +63,33 @@ class Rejected(BaseModel):
     field: str | None = None
 
 
+class Notice(BaseModel):
+    """An item the carrier answered for without events: its answer, not an error (the item is ignored)."""
+
+    index: int = Field(description="position of the item in the payload")
+    tracking_number: str | None = Field(
+        description="the number the carrier answered for", examples=["RA123456789RU"]
+    )
+    code: str = Field(description="the carrier's code for its answer, e.g. Russian Post ErrorTypeID 12")
+    reason: str = Field(description="the carrier's words for it", examples=["Сообщение не найдено"])
+
+
 class IngestResult(BaseModel):
     """What a batch did."""
 
     accepted: int
     duplicates: int
     rejected: list[Rejected]
-    ignored: int = Field(0, description="items acknowledged but not tracking events (e.g. print forms)")
+    ignored: int = Field(
+        0,
+        description="items acknowledged but not tracking events (e.g. print forms, updates without scans, "
+        "and every item named under notices)",
+    )
+    notices: list[Notice] = Field(
+        [],
+        description="items the carrier answered for without events, e.g. a Russian Post batch item with "
+        "Error 12 (no data for that number); they never reject the batch and are counted under ignored",
+    )
     unmapped: dict[str, int] = Field({}, description="carrier codes without a mapping yet, with counts")
 
 

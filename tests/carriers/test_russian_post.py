@@ -112,13 +112,31 @@ def test_batch_answer_parsed_operation_by_operation_with_office_time_zones() -> 
         )
 
 
-def test_batch_item_with_error_is_rejected_and_the_others_still_parsed() -> None:
+def test_batch_item_with_error_is_a_notice_not_an_error_and_the_others_still_parsed() -> None:
+    # Error 12 ("no data for that number") is Russian Post's answer for that barcode, not bad input.
     result = parse(sample_bytes(BATCH))
-    assert len(result.errors) == 1
-    error = result.errors[0]
-    assert (error.index, error.field) == (2, "Error")
-    assert "12" in error.error and "RA123456789RU" in error.error
+    assert result.errors == []
+    assert [n.as_dict() for n in result.notices] == [
+        {"index": 2, "tracking_number": "RA123456789RU", "code": "12", "reason": "Сообщение не найдено"}
+    ]
+    assert result.ignored == 1
     assert {e.tracking_number for e in result.events} == {"45008378901234", "10725878901235"}
+
+
+def test_batch_error_item_without_a_barcode_is_still_an_error() -> None:
+    raw = sample_bytes(BATCH).replace(b'Barcode="RA123456789RU"', b'Barcode=""')
+    result = parse(raw)
+    assert [(e.index, e.field) for e in result.errors] == [(2, "Barcode")]
+    assert result.notices == [] and result.ignored == 0
+    assert len(result.events) == len(BATCH_EVENTS)
+
+
+def test_batch_item_without_a_barcode_rejects_its_operations() -> None:
+    raw = sample_bytes(BATCH).replace(b'<ns3:Item Barcode="10725878901235">', b"<ns3:Item>")
+    result = parse(raw)
+    assert {e.index for e in result.errors} == {1} and len(result.errors) == 5
+    assert all(e.field and e.field.endswith("Barcode") for e in result.errors)
+    assert [n.tracking_number for n in result.notices] == ["RA123456789RU"]
 
 
 def test_batch_operation_names_come_from_the_code_table() -> None:
@@ -196,7 +214,7 @@ def test_record_with_a_bad_date_is_rejected_and_the_rest_kept() -> None:
 def test_batch_operation_with_a_bad_date_names_the_operation() -> None:
     raw = sample_bytes(BATCH).replace(b'DateOper="10.09.2015 04:42:00"', b'DateOper="31.02.2015 04:42:00"')
     result = parse(raw)
-    assert [(e.index, e.field) for e in result.errors if e.field != "Error"] == [(0, "Operation[1].OperDate")]
+    assert [(e.index, e.field) for e in result.errors] == [(0, "Operation[1].OperDate")]
     assert len(result.events) == len(BATCH_EVENTS) - 1
 
 

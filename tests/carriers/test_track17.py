@@ -107,6 +107,17 @@ def test_an_update_with_no_scans_yet_is_acknowledged_as_ignored() -> None:
         provider["events"] = []
     result = parse(doc)
     assert result.events == [] and result.errors == [] and result.ignored == 1
+    [notice] = result.notices
+    assert (notice.index, notice.tracking_number, notice.code) == (0, doc["data"]["number"], "no_scans")
+
+
+def test_an_update_17track_found_nothing_for_names_its_not_found_sub_status() -> None:
+    doc = sample()
+    for provider in doc["data"]["track_info"]["tracking"]["providers"]:
+        provider["events"] = []
+    doc["data"]["track_info"]["latest_status"] = {"status": "NotFound", "sub_status": "NotFound_Other"}
+    [notice] = parse(doc).notices
+    assert notice.code == "NotFound_Other" and notice.reason
 
 
 def test_unknown_webhook_event_type_is_acknowledged() -> None:

@@ -60,7 +60,14 @@ def timeline(client: FlaskClient, number: str) -> dict[str, Any]:
 def test_accepted_event_appears_in_public_timeline(push, client):
     resp = push(scan())
     assert resp.status_code == 200
-    assert resp.get_json() == {"accepted": 1, "duplicates": 0, "rejected": [], "ignored": 0, "unmapped": {}}
+    assert resp.get_json() == {
+        "accepted": 1,
+        "duplicates": 0,
+        "rejected": [],
+        "ignored": 0,
+        "notices": [],
+        "unmapped": {},
+    }
     view = timeline(client, "RX747628194CN")
     assert view["status"] == "in_transit" and view["substatus"] == "departed"
     assert view["identifiers"] == ["RX747628194CN"]

@@ -109,6 +109,7 @@ def test_a_17track_update_with_no_scans_yet_is_acknowledged_as_ignored(client, m
     assert resp.status_code == 200, resp.get_json()
     body = resp.get_json()
     assert body["accepted"] == 0 and body["rejected"] == [] and body["ignored"] == 1
+    assert [(n["index"], n["tracking_number"]) for n in body["notices"]] == [(0, doc["data"]["number"])]
     assert client.get(f"/api/v1/parcels/{doc['data']['number']}").status_code == 404
 
 

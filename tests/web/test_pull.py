@@ -320,6 +320,29 @@ def test_russian_post_ticket_flow_submits_waits_and_ingests_the_answer(
     session.rollback()
 
 
+def test_a_number_russian_post_has_no_data_for_is_a_notice_not_a_failed_ticket(
+    pull_app, russian_post, client, make_key, session
+):
+    # NUMBER has a shape Russian Post tracks but the batch service knows nothing of it: Error 12.
+    key = make_key("carrier", "acme_post")
+    assert client.post(
+        "/api/v1/carriers/acme_post/events", json={"events": [scan(1)]}, headers=bearer(key)
+    ).status_code == 200
+    now = utcnow()
+    poll(pull_app, now)
+    [ticket] = russian_post.tickets.values()
+    assert set(ticket) == {RP_NUMBER, NUMBER}
+    fetched = poll(pull_app, now + timedelta(minutes=15))
+    assert (fetched.state, fetched.tickets_fetched, fetched.accepted) == ("ok", 1, 2)
+    assert (fetched.rejected, fetched.ignored) == (0, 1)
+    assert any(NUMBER in note and "12" in note for note in fetched.notes)
+    assert "ignored=1" in fetched.summary()
+    assert timeline(client, RP_NUMBER)[0]["status"] == "delivered"
+    row = session.scalars(select(models.RussianPostTicket)).one()
+    assert row.status == "done" and row.last_error is None
+    session.rollback()
+
+
 def test_russian_post_is_asked_again_after_the_submit_interval(pull_app, russian_post):
     now = utcnow()
     poll(pull_app, now)
