@@ -12,6 +12,7 @@ from flask.cli import FlaskGroup, with_appcontext
 from carriers import ADAPTERS, BUILT_IN_FORMATS
 from tracking import schema
 from tracking.accounts import AccountError, create_key, ensure_carrier, ensure_merchant
+from web.cli_params import CARRIER_CODE
 from web.db import database, get_session
 from web.ingestion import BatchRejected, PayloadUnreadable, accept_payload
 from web.places import resolver
@@ -50,7 +51,9 @@ def keys_group() -> None:
 
 @keys_group.command("create")
 @click.option("--role", type=click.Choice(["carrier", "merchant", "operator"]), required=True)
-@click.option("--carrier", "carrier_code", help="carrier code (role carrier)")
+@click.option(
+    "--carrier", "carrier_code", type=CARRIER_CODE, help="carrier code (role carrier), e.g. acme-express"
+)
 @click.option("--merchant", "merchant_name", help="merchant name (role merchant)")
 @click.option("--format", "fmt", type=click.Choice(sorted(ADAPTERS)), help="feed format of a new carrier")
 @click.option("--label", help="a note to recognise the key by")
@@ -85,7 +88,13 @@ def keys_create(
 
 
 @click.command("import")
-@click.option("--carrier", "carrier_code", required=True, help="the carrier whose feed files these are")
+@click.option(
+    "--carrier",
+    "carrier_code",
+    type=CARRIER_CODE,
+    required=True,
+    help="the carrier whose feed files these are",
+)
 @click.option(
     "--partial/--atomic",
     default=True,
@@ -112,6 +121,7 @@ def import_files(carrier_code: str, partial: bool, files: tuple[Path, ...]) -> N
         )
     totals = {"accepted": 0, "duplicates": 0, "rejected": 0, "ignored": 0}
     failed: list[str] = []
+    notes: list[str] = []
     with click.progressbar(files, label="importing", file=sys.stderr, show_pos=True) as bar:
         for path in bar:
             content_type = _content_type(path)
@@ -135,8 +145,13 @@ def import_files(carrier_code: str, partial: bool, files: tuple[Path, ...]) -> N
             totals["ignored"] += outcome.ignored
             for error in outcome.rejected:
                 failed.append(f"{path}: item {error.index}: {error.error}")
+            for notice in outcome.notices:
+                notes.append(
+                    f"{path}: item {notice.index}: {notice.tracking_number}: carrier answered "
+                    f"{notice.code} ({notice.reason}); ignored"
+                )
     click.echo(" ".join(f"{k}={v}" for k, v in totals.items()) + f" files={len(files)}")
-    for line in failed:
+    for line in notes + failed:
         click.echo(line, err=True)
     if failed and totals["accepted"] == 0 and totals["duplicates"] == 0:
         sys.exit(1)
