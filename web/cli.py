@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import ScriptInfo, with_appcontext
 
 from carriers import ADAPTERS, BUILT_IN_FORMATS
 from tracking import schema
@@ -24,9 +25,53 @@ def _create_app() -> Flask:
     return create_app()
 
 
-@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False, load_dotenv=False)
-def cli() -> None:
+class SilkwayGroup(click.Group):
+    """A plain click group of Silkway's commands, each run inside the app's context.
+
+    Unlike Flask's FlaskGroup it adds none of Flask's own commands (``run``, ``shell``, ``routes``) or
+    options (``--app``, ``--env-file``, ``--debug``), no other package's ``flask.commands`` plugins, and
+    never looks for ``.env`` files. The app is the one of the ScriptInfo in ``ctx.obj``:
+    ``app.test_cli_runner()`` passes its app that way, and otherwise the group makes one with
+    create_app(), only when a command runs (``--help`` makes none).
+    """
+
+    _commands_added = False
+
+    def _add_commands(self) -> None:
+        # commands() imports modules that import this one, so the group gets them on first use.
+        if not self._commands_added:
+            self._commands_added = True
+            for command in commands():
+                self.add_command(command)
+            # The rate limits' own commands (limiter config|limits|clear), a plugin under FlaskGroup.
+            from flask_limiter.commands import cli as limiter_group
+
+            self.add_command(limiter_group, "limiter")
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._add_commands()
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        self._add_commands()
+        return super().get_command(ctx, cmd_name)
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
+    ) -> click.Context:
+        if "obj" not in extra and "obj" not in self.context_settings:
+            extra["obj"] = ScriptInfo(create_app=_create_app, load_dotenv_defaults=False)
+        return super().make_context(info_name, args, parent=parent, **extra)
+
+
+@click.group(cls=SilkwayGroup)
+@click.pass_context
+def cli(ctx: click.Context) -> None:
     """Silkway: parcel tracking and delivery-time prediction for the China to Russia corridor."""
+    # Runs before the command does: every command (and group of commands) has the app's context.
+    app = ctx.ensure_object(ScriptInfo).load_app()
+    if not current_app or current_app._get_current_object() is not app:  # type: ignore[attr-defined]
+        ctx.with_resource(app.app_context())
 
 
 @click.group("db")
