@@ -92,6 +92,8 @@ def test_the_wheel_has_the_files_the_code_loads(built: tuple[str, set[str]]) -> 
         "tracking/migrations/versions/0001_initial_schema.py",
         "web/templates/base.html",
         "web/templates/errors/error.html",
+        "web/templates/apidoc/swagger.html",
+        "web/static/apidoc/swagger-init.js",
         "web/static/silkway.css",
         "web/static/map/countries.json",
         "web/translations/ru/LC_MESSAGES/messages.mo",

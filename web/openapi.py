@@ -22,10 +22,12 @@ spec = SpecTree(
     "flask",
     title="Silkway API",
     version="v1",
-    # spectree leaves every route under its own path out of the document, so its pages live under
+    # spectree leaves every route under its own path out of the document, so the docs page lives under
     # /apidoc and /api/openapi.json is served by document() below.
     path="apidoc",
     filename="openapi.json",
+    # None of spectree's pages: they load their viewers from CDNs. web/apidoc.py serves Swagger UI.
+    page_templates={},
     mode="strict",
     annotations=False,
     security_schemes=[
@@ -45,8 +47,11 @@ CARRIER_SEGMENT = re.compile(r"/carriers/\{(\w+)\}")
 
 
 def register(app: Flask) -> None:
-    """Attach spectree to the app and serve the document at /api/openapi.json."""
+    """Attach spectree, serve the document at /api/openapi.json and its page at /apidoc/swagger/."""
+    from web import apidoc
+
     spec.register(app)
+    app.register_blueprint(apidoc.bp)
 
     @app.get("/api/openapi.json", endpoint="api_document")
     def document() -> Response:
