@@ -44,3 +44,18 @@ class NoRoute(RoutingError):
         self.destination = destination
         self.field = "destination"
         super().__init__(f"service {service!r} has no route from {origin!r} to {destination!r}")
+
+
+class NoEstimate(NoRoute):
+    """A parcel under way that neither way of the ETA engine can tell: the milestone model has nothing for
+    it (``milestone`` says why) and the Monte Carlo run found no route from where it is."""
+
+    def __init__(self, service: str, origin: str, destination: str, milestone: str) -> None:
+        super().__init__(service, origin, destination)
+        self.milestone = milestone
+        how = "by no path of the network"
+        if service != "unknown":
+            how = f"neither with service {service!r} nor by any path of the network"
+        self.args = (
+            f"{milestone}, and the Monte Carlo run found no route from {origin!r} to {destination!r} ({how})",
+        )

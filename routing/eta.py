@@ -11,7 +11,7 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
-from routing.errors import NoRoute, RoutingError
+from routing.errors import NoEstimate, NoRoute, RoutingError
 from routing.holidays_calendar import FloatArray, from_hours, to_hours
 from routing.inference import Candidate, candidates
 from routing.model import LegTimeModel
@@ -24,6 +24,12 @@ from routing.tracks import ParcelTrack, Stay, aware, stays
 
 SAMPLES = 2000
 DEFAULT_ORIGIN = "cn_shenzhen"  # the largest origin; used when a parcel says nothing of where it began
+
+# How an answer was worked out (EtaEstimate.basis): logs say it; the API's answer does not change with it.
+ARRIVED = "arrived"  # the parcel has arrived: its arrival scan's time
+MILESTONE = "milestone"  # the learned hours to arrival from its latest milestone (routing.remaining)
+MONTE_CARLO = "monte_carlo"  # a Monte Carlo run along a service's route (quotes, and parcels under way)
+FASTEST_PATH = "fastest_path"  # a Monte Carlo run along the fastest path: no service explains the scans
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +44,7 @@ class EtaEstimate:
     model_version: str
     learned_from: int
     candidates: tuple[Candidate, ...] = field(default=())
+    basis: str = MONTE_CARLO  # ARRIVED, MILESTONE, MONTE_CARLO or FASTEST_PATH; not part of to_dict()
 
     @property
     def spread_hours(self) -> float:
@@ -146,7 +153,8 @@ class EtaEngine:
         Arrival is delivery or readiness for collection at a pickup point or post office. With a learned
         model, the hours to arrival come from the parcel's latest milestone (``routing.remaining``);
         without one, or for a milestone too rare to have been learned, from a Monte Carlo run along the
-        route from where the parcel was last placed.
+        route from where the parcel was last placed. When neither can tell, NoEstimate (a NoRoute) says
+        why of both; the answer's ``basis`` says which one told it.
         """
         as_of = aware(as_of)
         scans = track.scans_until(as_of)
@@ -156,11 +164,25 @@ class EtaEngine:
         if arrived:
             at = aware(arrived[0].at)
             return EtaEstimate(at, at, at, visited, track.service or "unknown", self.model.version,
-                               self.model.observations)
+                               self.model.observations, basis=ARRIVED)
         options = candidates(self.router, track, as_of, DEFAULT_ORIGIN)
         learned = self.model.remaining.quantiles(track, as_of) if self.model.remaining else None
         if learned is not None:
             return self._by_milestone(learned, options, visited, track)
+        try:
+            return self._by_route(track, options, known, scans, as_of)
+        except NoRoute as exc:
+            # Neither way could tell: say why the milestone model had nothing, and where the route failed.
+            why = "no milestone model learned yet" if self.model.remaining is None else (
+                "the milestone model has no curve for its latest milestone")
+            raise NoEstimate(exc.service, exc.origin, exc.destination, why) from exc
+
+    def _by_route(
+        self, track: ParcelTrack, options: list[Candidate], known: Sequence[Any], scans: Sequence[Any],
+        as_of: datetime,
+    ) -> EtaEstimate:
+        """A Monte Carlo answer along the candidates' routes from where the parcel is, else the fastest
+        path from there."""
         if not options:
             return self._fallback(track, known, as_of)
         counts = np.maximum(np.round(np.array([c.weight for c in options]) * self.samples), 1).astype(int)
@@ -186,7 +208,7 @@ class EtaEngine:
             route, service = self.router.route_for(best.service, best.origin, best.destination), best.service
         p10, p50, p90 = quantiles
         return EtaEstimate(p10, p50, p90, list(route), service, self.model.version, self.model.observations,
-                           tuple(options))
+                           tuple(options), basis=MILESTONE)
 
     def _from_position(
         self, candidate: Candidate, visits: list[Stay], scans: Sequence[Any], as_of: datetime, n: int
@@ -251,7 +273,7 @@ class EtaEngine:
         plan = self._plan("", route, at_origin=False)
         since = to_hours(aware(known[-1].at)) if known else to_hours(as_of)
         arrival = self._condition(plan, 0, since, to_hours(as_of), self.samples)
-        return self._estimate(arrival, route, "unknown", ())
+        return self._estimate(arrival, route, "unknown", (), basis=FASTEST_PATH)
 
     def _plan(self, service: str, route: Sequence[str], at_origin: bool) -> Plan:
         key = (service, tuple(route), at_origin)
@@ -261,9 +283,10 @@ class EtaEngine:
         return self._plans[key]
 
     def _estimate(
-        self, arrival: FloatArray, route: list[str], service: str, options: tuple[Candidate, ...]
+        self, arrival: FloatArray, route: list[str], service: str, options: tuple[Candidate, ...],
+        basis: str = MONTE_CARLO,
     ) -> EtaEstimate:
         p10, p50, p90 = percentiles(arrival, P10_50_90)
         return EtaEstimate(from_hours(p10), from_hours(p50), from_hours(p90), list(route), service,
-                           self.model.version, self.model.observations, options)
+                           self.model.version, self.model.observations, options, basis)
 

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from routing.backtest import BacktestReport, HeldOut, run_backtest
 from routing.distributions import LogNormal
-from routing.eta import EtaEngine, EtaEstimate
+from routing.eta import ARRIVED, FASTEST_PATH, MILESTONE, MONTE_CARLO, EtaEngine, EtaEstimate
 from routing.learning import learn as learn_model
 from routing.model import LegTimeModel
 from routing.network import load_network
@@ -113,11 +113,35 @@ def estimate(session: Session, parcel_id: int, as_of: datetime | None = None) ->
     stored = next(load_tracks(session, [parcel_id], as_of=as_of), None)
     if stored is None:
         return None
+    engine = current_engine(session)
     try:
-        return current_engine(session).in_flight(to_track(stored), as_of)
+        result = engine.in_flight(to_track(stored), as_of)
     except ValueError as exc:  # a parcel the network cannot place: no prediction rather than an error
-        log.info("no ETA for parcel %s: %s", parcel_id, exc)
+        _untold(parcel_id, engine, exc)
         return None
+    _told(parcel_id, result)
+    return result
+
+
+# How each answer was worked out, for the logs (EtaEstimate.basis).
+BASES = {
+    ARRIVED: "its arrival scan",
+    MILESTONE: "the milestone model",
+    MONTE_CARLO: "a Monte Carlo run along its service's route",
+    FASTEST_PATH: "a Monte Carlo run along the fastest path from its last place (no service explains it)",
+}
+
+
+def _told(parcel_id: int, result: EtaEstimate) -> None:
+    """Log (DEBUG) how a parcel's ETA was worked out; the revisions and the lookups say it alike."""
+    if log.isEnabledFor(logging.DEBUG):
+        basis = BASES.get(result.basis, result.basis)
+        log.debug("ETA for parcel %s from %s (model %s)", parcel_id, basis, result.model_version)
+
+
+def _untold(parcel_id: int, engine: EtaEngine, exc: ValueError) -> None:
+    """Log (INFO) a parcel that gets no ETA at all, and why: its answer then has none either."""
+    log.info("no ETA for parcel %s (model %s): %s", parcel_id, engine.model.version, exc)
 
 
 def eta_json(result: EtaEstimate, as_of: datetime) -> dict[str, Any]:
@@ -190,8 +214,9 @@ def _compute(
     try:
         result = engine.in_flight(track, as_of)
     except ValueError as exc:  # a parcel the network cannot place: no prediction rather than an error
-        log.info("no ETA for parcel %s: %s", view.id, exc)
+        _untold(view.id, engine, exc)
         return None
+    _told(view.id, result)
     return eta_json(result, as_of)
 
 
@@ -285,9 +310,11 @@ def revise(session: Session, now: datetime, since: datetime) -> int:
         )
     )
     changed: list[tuple[int, EtaEstimate, datetime | None]] = []
+    untold, version = 0, current_engine(session).model.version
     for parcel_id in ids:
         result = estimate(session, parcel_id, now)
         if result is None:
+            untold += 1
             continue
         last = session.execute(
             select(models.EtaRevision.p50)
@@ -298,6 +325,11 @@ def revise(session: Session, now: datetime, since: datetime) -> int:
         if last is None or abs(result.p50 - last) >= REVISION_THRESHOLD:
             changed.append((parcel_id, result, last))
     session.commit()
+    if ids:
+        log.info(
+            "ETA revisions (model %s): %d parcels in flight touched lately, %d revised, %d without an ETA",
+            version, len(ids), len(changed), untold,
+        )
     for parcel_id, result, last in changed:
         session.add(
             models.EtaRevision(

@@ -32,5 +32,7 @@ def all_jobs(app: Flask) -> list[Job]:
         "carrier_feeds": pull.poll_feeds_job,
         "retention": retention_job.prune_job,
     }
-    return [Job(name, func, _interval(app, name)) for name, func in funcs.items()]
+    # The revisions' first run waits for the refresh's: both run at once when the scheduler starts.
+    after = {"eta_revisions": "eta_refresh"}
+    return [Job(name, func, _interval(app, name), after.get(name)) for name, func in funcs.items()]
 

@@ -7,6 +7,7 @@ both believe they lead — say during a failover — never run the same tick twi
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -14,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
 from sqlalchemy import insert, update
@@ -30,11 +32,17 @@ JobFunc = Callable[[Flask, datetime], object]
 
 @dataclass(frozen=True, slots=True)
 class Job:
-    """A periodic job: a function of (app, now) run every ``seconds``."""
+    """A periodic job: a function of (app, now) run every ``seconds``.
+
+    With ``after`` (another job's name) its first run in a scheduler waits until that job's first run has
+    ended: the ETA revisions wait for the first model of the refresh, so that they are worked out with the
+    model the lookups use rather than the prior it replaces a few seconds later.
+    """
 
     name: str
     func: JobFunc
     seconds: int
+    after: str | None = None
 
 
 def claim_tick(db: Database, job: Job, now: datetime) -> int | None:
@@ -97,6 +105,32 @@ def _observe(name: str, status: str, seconds: float) -> None:
     JOB_SECONDS.labels(job=name).observe(seconds)
 
 
+def _first_runs_release(
+    scheduler: BackgroundScheduler, job: Job, followers: list[str]
+) -> Callable[[Flask, Job], str]:
+    """``run_job``, which once its first run has ended (ran, skipped or failed) starts ``followers``."""
+    if not followers:
+        return run_job
+    released = threading.Event()
+
+    def start_followers() -> None:
+        for name in followers:
+            with contextlib.suppress(JobLookupError):  # the scheduler has shut down meanwhile
+                scheduler.modify_job(name, next_run_time=datetime.now(UTC))
+
+    def run_then_release(app: Flask, job: Job) -> str:
+        try:
+            return run_job(app, job)
+        finally:
+            if not released.is_set():
+                released.set()
+                # From a thread of its own: a shutdown holds the job stores' lock while it waits for the
+                # running jobs, so this job changing a job in the store itself would never end.
+                threading.Thread(target=start_followers, daemon=True, name=f"after-{job.name}").start()
+
+    return run_then_release
+
+
 def default_jobs(app: Flask) -> list[Job]:
     """Every periodic job of Silkway, with intervals from the app's configuration."""
     from web.jobs import all_jobs
@@ -124,16 +158,20 @@ def _run_while_leading(
     app: Flask, stop: threading.Event, leadership: Leadership, poll_seconds: float, jobs: list[Job]
 ) -> None:
     scheduler = BackgroundScheduler(timezone=UTC)
+    names = {job.name for job in jobs}
+    waiting = {job.name: job.after for job in jobs if job.after in names}  # first run after another's
     for job in jobs:
+        followers = [name for name, after in waiting.items() if after == job.name]
         scheduler.add_job(
-            run_job,
+            _first_runs_release(scheduler, job, followers),
             "interval",
             seconds=job.seconds,
             args=[app, job],
             id=job.name,
             max_instances=1,
             coalesce=True,
-            next_run_time=datetime.now(UTC),
+            # A waiting job is added paused (no run time) and started by the one it waits for.
+            next_run_time=None if job.name in waiting else datetime.now(UTC),
         )
     scheduler.start()
     try:

@@ -146,3 +146,67 @@ def test_a_database_gone_after_the_job_leaves_the_scheduler_running(app, monkeyp
     job = Job("outage_job", job_then_outage, 60)
     assert run_job(app, job, datetime(2026, 11, 1, 12, 0, tzinfo=UTC)) == "ran"
     assert "its tick could not be recorded" in caplog.text
+
+
+def test_a_job_that_waits_for_another_first_runs_after_its_first_run_ends(app):
+    import threading
+
+    from web.scheduler import serve
+
+    order: list[str] = []
+
+    def refresh(_app, _now):
+        order.append("refresh begins")
+        time.sleep(1.0)
+        order.append("refresh ends")
+
+    jobs = [
+        Job("test_refresh", refresh, 3600),
+        Job("test_revisions", lambda _app, _now: order.append("revisions"), 3600, after="test_refresh"),
+        Job("test_other", lambda _app, _now: order.append("other"), 3600),
+    ]
+    stop = threading.Event()
+    scheduler = threading.Thread(target=serve, args=(app, stop), kwargs={"poll_seconds": 0.1, "jobs": jobs})
+    scheduler.start()
+    try:
+        deadline = time.monotonic() + 30
+        while "revisions" not in order and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        scheduler.join(timeout=30)
+    assert order.index("refresh ends") < order.index("revisions")
+    assert order.index("other") < order.index("refresh ends"), "the others do not wait"
+    assert order.count("revisions") == 1
+
+
+def test_the_eta_revisions_first_run_waits_for_the_first_model(app):
+    from web.jobs import all_jobs
+
+    after = {job.name: job.after for job in all_jobs(app)}
+    assert after["eta_revisions"] == "eta_refresh"
+    assert all(after[name] is None for name in after if name != "eta_revisions")
+
+
+def test_a_scheduler_stopped_during_the_first_run_a_job_waits_for_still_stops(app):
+    import threading
+
+    from web.scheduler import serve
+
+    running = threading.Event()
+
+    def refresh(_app, _now):
+        running.set()
+        time.sleep(1.0)
+
+    jobs = [
+        Job("test_slow_refresh", refresh, 3600),
+        Job("test_waiting", lambda _app, _now: None, 3600, after="test_slow_refresh"),
+    ]
+    stop = threading.Event()
+    scheduler = threading.Thread(target=serve, args=(app, stop), kwargs={"poll_seconds": 0.1, "jobs": jobs})
+    scheduler.start()
+    assert running.wait(timeout=30)
+    stop.set()  # the shutdown then waits for the refresh, which ends by starting the waiting job
+    scheduler.join(timeout=20)
+    assert not scheduler.is_alive(), "the scheduler hung in its shutdown"
