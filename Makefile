@@ -41,11 +41,14 @@ lock-check:
 	else echo "lock-check: could not compile (is the package index reachable?); skipped:"; sed 's/^/  /' $$tmp/err; fi; \
 	rm -rf $$tmp
 
+# `make demo PORT=8080` serves on another port (default 8000, or the port of SILKWAY_BIND=host:port); the
+# address is checked first, so a bad or busy one stops before the world is built.
 demo: $(STAMP)
+	$(BIN)/silkway serve-demo --check $(if $(PORT),--port '$(PORT)')
 	mkdir -p instance
 	$(BIN)/silkway db upgrade
 	$(BIN)/silkway demo --days $${DEMO_DAYS:-90} --seed $${DEMO_SEED:-7}
-	$(BIN)/silkway serve-demo
+	$(BIN)/silkway serve-demo $(if $(PORT),--port '$(PORT)')
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

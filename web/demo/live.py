@@ -38,8 +38,10 @@ def run_live(
     stop: threading.Event,
     interval_s: float = 3.0,
     keys_path: Path = state.DEFAULT_PATH,
+    started: threading.Event | None = None,
 ) -> None:
-    """Advance the demo world every ``interval_s`` seconds until ``stop`` is set."""
+    """Advance the demo world every ``interval_s`` seconds until ``stop`` is set; ``started`` is set once
+    the first round has ended (delivered or not), so serve-demo prints its banner after that round's logs."""
     demo = state.load(keys_path)
     if demo.seed != seed:
         log.warning("the demo world was built with seed %s, not %s; continuing that world", demo.seed, seed)
@@ -63,8 +65,12 @@ def run_live(
                 _record_truth(engine, _truth_rows(run, feed.stats, now, demo.seed), stop)
                 demo.pushed_until = now
                 state.save(demo, keys_path)
+            if started is not None:
+                started.set()
             stop.wait(interval_s)
     finally:
+        if started is not None:
+            started.set()
         engine.dispose()
 
 
