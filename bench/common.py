@@ -20,7 +20,7 @@ from sqlalchemy import make_url, text
 
 from tracking import schema
 from tracking.db import make_engine
-from web.serve import gunicorn_command
+from web.worker.serve import gunicorn_command
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"

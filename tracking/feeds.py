@@ -1,6 +1,6 @@
 """Polled carrier feeds: their configuration, cursors, polling state and Russian Post batch tickets.
 
-Pure over a Session (no network, no Flask): web/pull.py does the HTTP and calls these to read and
+Pure over a Session (no network, no Flask): web/feeds/pull.py does the HTTP and calls these to read and
 record state. Functions only flush; the caller commits, and a cursor is only ever moved in the
 transaction that stores the events it covers.
 """

@@ -52,8 +52,8 @@ class Carrier(Base):
     name: Mapped[str]
     format: Mapped[codestr]
     created_at: Mapped[created]
-    # Push signing (web/signing.py): None means the carrier's pushes are not signed. The previous secret
-    # stays valid until previous_secret_until, so a rotation does not break a carrier mid-deploy.
+    # Push signing (web/access/signing.py): None means the carrier's pushes are not signed. The previous
+    # secret stays valid until previous_secret_until, so a rotation does not break a carrier mid-deploy.
     signing_secret: Mapped[str | None] = mapped_column(String(200))
     previous_signing_secret: Mapped[str | None] = mapped_column(String(200))
     previous_secret_until: Mapped[datetime | None]
@@ -254,7 +254,7 @@ class WebhookDelivery(Base):
 
 
 class FeedCursor(Base):
-    """A carrier feed that Silkway polls (web/pull.py): where it is, how far it was read, how it fares.
+    """A carrier feed that Silkway polls (web/feeds/pull.py): where it is, how far it was read, how it fares.
 
     ``kind`` is ``cursor`` (a JSON "events since cursor" feed) or ``russian_post`` (the batch ticket
     service). ``cursor`` only moves in the transaction that stores the events it covers.

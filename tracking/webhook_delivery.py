@@ -1,6 +1,6 @@
 """Delivering merchant webhooks: claim due outbox messages, sign, send, log each attempt, retry.
 
-Pure over a Session: the network is behind the ``Sender`` passed in (web/webhook_sender.py). Several
+Pure over a Session: the network is behind the ``Sender`` passed in (web/feeds/webhook_sender.py). Several
 processors may run at once: on PostgreSQL each claims rows with ``FOR UPDATE SKIP LOCKED`` and a lease;
 on SQLite ``BEGIN IMMEDIATE`` serialises the claims. Only the oldest pending message of a parcel for a
 subscription is ever due, so a receiver gets each parcel's events in order. Failed attempts are retried
@@ -53,7 +53,7 @@ class SendResult:
 
 
 class Sender(Protocol):
-    """Sends a webhook request over the network (web/webhook_sender.py: urllib, or a fake for tests)."""
+    """Sends a webhook request over the network (web/feeds/webhook_sender.py: urllib, or a fake for tests)."""
 
     def send(self, request: WebhookRequest) -> SendResult:
         """POST the request and report the answer; never raises for network failures."""

@@ -25,7 +25,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
         hops = int(app.config["PROXY_HOPS"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
-    from web import api_carriers, api_eta, api_public, db, errors, health, logs, metrics, openapi
+    from web import db, errors, logs, metrics, openapi
+    from web.api import carriers as api_carriers
+    from web.api import eta as api_eta
+    from web.api import health
+    from web.api import public as api_public
 
     logs.configure(app.config.get("LOG_LEVEL", "INFO"), json_logs=app.config.get("JSON_LOGS", True))
     db.init_app(app)
@@ -34,20 +38,23 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     metrics.init_app(app)
     for blueprint in (health.bp, api_public.bp, api_eta.bp, api_carriers.bp):
         app.register_blueprint(blueprint)
-    from web import api_operators
+    from web.api import operators as api_operators
 
     app.register_blueprint(api_operators.bp)
-    from web import api_merchants, dashboard
+    from web.api import merchants as api_merchants
+    from web.pages import dashboard
 
     app.register_blueprint(api_merchants.bp)
     app.register_blueprint(dashboard.bp)
-    from web import i18n, limits, pages, security
+    from web.access import public_limits as limits
+    from web.pages import i18n, security
+    from web.pages import shopper as pages
 
     i18n.init_app(app)
     security.register(app)
     app.register_blueprint(pages.bp)
     limits.init_app(app)  # after the public blueprints: it puts them under the rate limits
-    from web import ratelimits_api
+    from web.access import key_limits as ratelimits_api
 
     ratelimits_api.init_app(app)  # per key and per address on the authenticated APIs
     openapi.register(app)

@@ -1,7 +1,7 @@
 """The OpenAPI 3.1 document, generated from the views by spectree (served at /api/openapi.json).
 
 Views are decorated with ``spec.validate(..., skip_validation=True)``: spectree documents them from the
-pydantic models in web/schemas.py, while the views validate input themselves so that every error is a
+pydantic models in web/api/schemas.py, while the views validate input themselves so that every error is a
 problem+json naming the item and field at fault.
 """
 
@@ -26,7 +26,7 @@ spec = SpecTree(
     # /apidoc and /api/openapi.json is served by document() below.
     path="apidoc",
     filename="openapi.json",
-    # None of spectree's pages: they load their viewers from CDNs. web/apidoc.py serves Swagger UI.
+    # None of spectree's pages: they load their viewers from CDNs. web/api/apidoc.py serves Swagger UI.
     page_templates={},
     mode="strict",
     annotations=False,
@@ -48,7 +48,7 @@ CARRIER_SEGMENT = re.compile(r"/carriers/\{(\w+)\}")
 
 def register(app: Flask) -> None:
     """Attach spectree, serve the document at /api/openapi.json and its page at /apidoc/swagger/."""
-    from web import apidoc
+    from web.api import apidoc
 
     spec.register(app)
     app.register_blueprint(apidoc.bp)

@@ -24,7 +24,7 @@ from sqlalchemy import make_url, text
 from tracking import schema
 from tracking.accounts import create_key, ensure_carrier
 from tracking.db import make_engine, make_session_factory
-from web.serve import gunicorn_command
+from web.worker.serve import gunicorn_command
 
 ROOT = Path(__file__).resolve().parents[2]
 PG_ENV = "SILKWAY_TEST_POSTGRES_URL"

@@ -23,7 +23,7 @@ import pytest
 
 from tests.reliability.support import free_port, get
 from tests.reliability.test_serve_demo_sqlite import _run, _wait_for
-from web.demo_banner import KINDS
+from web.worker.banner import KINDS
 
 BANNER = "Silkway is serving the demo world at"
 RULE = "-" * 78

@@ -13,7 +13,7 @@ from sqlalchemy import update
 from tests.web.support import ago, register_parcels
 from tracking import models
 from tracking.types import utcnow
-from web.merchant_jobs import stalled_parcels_job
+from web.worker.merchant_jobs import stalled_parcels_job
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 

@@ -11,7 +11,8 @@ from flask import render_template_string
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from web import create_app, i18n
+from web import create_app
+from web.pages import i18n
 
 APP = create_app({"TESTING": True, "DATABASE_URL": "sqlite://", "RATELIMIT_ENABLED": False})
 MOMENTS = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1))

@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from tests.conftest import bearer
 from tests.web.support import PARCELS, ago, parcel
 from tracking.types import utcnow
-from web.merchant_jobs import stalled_parcels_job
+from web.worker.merchant_jobs import stalled_parcels_job
 
 
 def register(client: FlaskClient, headers: dict[str, str], body: Any) -> Any:

@@ -16,11 +16,16 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tests.conftest import bearer
+from tests.support.fake_feeds import (
+    RUSSIAN_POST_PATH,
+    FakeFeeds,
+    start_fake_feed_server,
+    stop_fake_feed_server,
+)
 from tracking import models
 from tracking.types import utcnow
 from web.cli import cli
-from web.fake_feeds import RUSSIAN_POST_PATH, FakeFeeds, start_fake_feed_server, stop_fake_feed_server
-from web.pull import PollResult, poll_feeds
+from web.feeds.pull import PollResult, poll_feeds
 
 NUMBER = "RX747628194CN"
 PULL_CONFIG = {
@@ -182,11 +187,11 @@ def test_unreadable_page_leaves_the_cursor_where_it_was(pull_app, cursor_feed, s
 def test_crash_between_fetch_and_commit_refetches_the_page(
     pull_app, cursor_feed, session, monkeypatch, client
 ):
-    import web.pull
+    import web.feeds.pull
 
     now = utcnow()
     cursor_feed.events.extend(scan(hour) for hour in range(1, 5))
-    real = web.pull.accept_payload
+    real = web.feeds.pull.accept_payload
     calls = {"n": 0}
 
     def crash_on_second_page(*args: Any, **kwargs: Any) -> Any:
@@ -195,11 +200,11 @@ def test_crash_between_fetch_and_commit_refetches_the_page(
             raise RuntimeError("power cut")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(web.pull, "accept_payload", crash_on_second_page)
+    monkeypatch.setattr(web.feeds.pull, "accept_payload", crash_on_second_page)
     crashed = poll(pull_app, now)
     assert crashed.state == "failed" and "power cut" in (crashed.error or "")
     assert feed_row(session).cursor == "c2" and stored_events(session) == 2
-    monkeypatch.setattr(web.pull, "accept_payload", real)
+    monkeypatch.setattr(web.feeds.pull, "accept_payload", real)
     resumed = poll(pull_app, now + timedelta(hours=2))
     assert (resumed.accepted, resumed.duplicates) == (2, 0)
     assert len(timeline(client)) == 4

@@ -184,8 +184,8 @@ def test_merchant_is_notified_when_a_correction_changes_the_status(
     app, push, scans, reprocess, client, make_key
 ):
     from tracking.types import utcnow
-    from web.merchant_jobs import process_outbox_job
-    from web.webhook_sender import sender_for
+    from web.feeds.webhook_sender import sender_for
+    from web.worker.merchant_jobs import process_outbox_job
 
     app.config.update(WEBHOOK_SENDER="fake", ALLOW_PRIVATE_WEBHOOK_TARGETS=True)
     shop = bearer(make_key("merchant", "Shop One"))

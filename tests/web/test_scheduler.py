@@ -15,8 +15,8 @@ from sqlalchemy import func, select
 
 from tracking import models
 from tracking.db import make_engine
-from web.leadership import Leadership
-from web.scheduler import Job, run_job
+from web.worker.leadership import Leadership
+from web.worker.scheduler import Job, run_job
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -114,7 +114,7 @@ def test_standby_takes_over_when_the_active_scheduler_is_killed(db_url, tmp_path
 
 
 def test_every_periodic_job_is_scheduled_with_configurable_intervals(app):
-    from web.jobs import all_jobs
+    from web.worker.jobs import all_jobs
 
     app.config["JOB_WEBHOOK_OUTBOX_SECONDS"] = 11
     jobs = {job.name: job.seconds for job in all_jobs(app)}
@@ -125,7 +125,7 @@ def test_every_periodic_job_is_scheduled_with_configurable_intervals(app):
 
 
 def test_each_job_runs_through_the_scheduler_on_an_empty_database(app):
-    from web.jobs import all_jobs
+    from web.worker.jobs import all_jobs
 
     now = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
     for job in all_jobs(app):
@@ -151,7 +151,7 @@ def test_a_database_gone_after_the_job_leaves_the_scheduler_running(app, monkeyp
 def test_a_job_that_waits_for_another_first_runs_after_its_first_run_ends(app):
     import threading
 
-    from web.scheduler import serve
+    from web.worker.scheduler import serve
 
     order: list[str] = []
 
@@ -181,7 +181,7 @@ def test_a_job_that_waits_for_another_first_runs_after_its_first_run_ends(app):
 
 
 def test_the_eta_revisions_first_run_waits_for_the_first_model(app):
-    from web.jobs import all_jobs
+    from web.worker.jobs import all_jobs
 
     after = {job.name: job.after for job in all_jobs(app)}
     assert after["eta_revisions"] == "eta_refresh"
@@ -191,7 +191,7 @@ def test_the_eta_revisions_first_run_waits_for_the_first_model(app):
 def test_a_scheduler_stopped_during_the_first_run_a_job_waits_for_still_stops(app):
     import threading
 
-    from web.scheduler import serve
+    from web.worker.scheduler import serve
 
     running = threading.Event()
 

@@ -7,7 +7,7 @@ import socket
 
 import pytest
 
-from web.serve import Address, parse_bind
+from web.worker.serve import Address, parse_bind
 
 
 @pytest.mark.parametrize(

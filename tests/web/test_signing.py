@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from tests.carriers.samples import sample_bytes
 from tests.conftest import bearer
 from tracking import models
-from web.signing import SIGNATURE_HEADER, signature_header
+from web.access.signing import SIGNATURE_HEADER, signature_header
 
 URL = "/api/v1/carriers/{}/events"
 SECRET_URL = "/api/v1/operators/carriers/{}/signing-secret"

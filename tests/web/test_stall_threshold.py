@@ -10,7 +10,7 @@ import pytest
 from tests.conftest import bearer
 from tracking.stalled import default_threshold
 from web.eta_service import STALL_SLACK, forget_engine, stall_threshold
-from web.merchant_jobs import stalled_parcels_job
+from web.worker.merchant_jobs import stalled_parcels_job
 
 
 @pytest.fixture(autouse=True)

@@ -25,8 +25,8 @@ from tests.conftest import bearer
 from tests.web.support import ago, register_parcels
 from tracking.types import utcnow
 from tracking.webhook_delivery import SendResult, WebhookRequest, process_outbox
-from web.merchant_jobs import process_outbox_job, stalled_parcels_job
-from web.webhook_sender import FakeSender, sender_for
+from web.feeds.webhook_sender import FakeSender, sender_for
+from web.worker.merchant_jobs import process_outbox_job, stalled_parcels_job
 
 HOOKS = "/api/v1/webhooks"
 RECEIVER = "http://127.0.0.1:9/hooks"
@@ -397,8 +397,8 @@ def test_finished_messages_and_their_log_are_forgotten_after_the_retention_days(
     from sqlalchemy import func, select
 
     from tracking import models
-    from web.jobs import all_jobs
-    from web.scheduler import run_job
+    from web.worker.jobs import all_jobs
+    from web.worker.scheduler import run_job
 
     hook = subscribe(client, shop)
     parcel_departs(client, shop, scan)

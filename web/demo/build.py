@@ -26,7 +26,7 @@ from tracking import models, schema
 from tracking.accounts import create_key, ensure_carrier, ensure_merchant
 from web.db import database
 from web.demo import state, truth
-from web.demo.feed import ClientTransport, Feed, FeedStats
+from web.demo.emit.feed import ClientTransport, Feed, FeedStats
 from web.demo.journeys import CDEK, CN, RP, Journey
 from web.demo.merchants import MerchantApi
 from web.demo.run import WorldRun, world_start

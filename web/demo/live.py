@@ -20,7 +20,7 @@ from sqlalchemy.exc import OperationalError
 
 from tracking.db import make_engine
 from web.demo import state, truth
-from web.demo.feed import Feed, FeedStats, HttpTransport
+from web.demo.emit.feed import Feed, FeedStats, HttpTransport
 from web.demo.journeys import Journey
 from web.demo.merchants import MerchantApi
 from web.demo.run import WorldRun

@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from web.demo.feed import Transport
+from web.demo.emit.feed import Transport
 from web.demo.journeys import Journey
 from web.demo.world import World
 

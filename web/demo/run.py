@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from web.demo.calendar import zone
-from web.demo.feed import Delivery, schedule
+from web.demo.emit.feed import Delivery, schedule
 from web.demo.journeys import BEIJING, Journey, journey
 from web.demo.world import World
 

@@ -10,7 +10,7 @@ from pathlib import Path
 @lru_cache(maxsize=1)
 def _fallback_places() -> dict[str, str]:
     """Node ids and names (case-folded) from the bundled network file, for when routing is unavailable."""
-    path = Path(__file__).resolve().parent.parent / "routing" / "data" / "network.json"
+    path = Path(__file__).resolve().parents[2] / "routing" / "data" / "network.json"
     data = json.loads(path.read_text(encoding="utf-8"))
     index: dict[str, str] = {}
     for node in data["nodes"]:
@@ -39,7 +39,7 @@ def service_codes() -> list[str]:
     try:
         from routing.services import load_services
     except ImportError:  # pragma: no cover - routing ships with the package
-        path = Path(__file__).resolve().parent.parent / "routing" / "data" / "services.json"
+        path = Path(__file__).resolve().parents[2] / "routing" / "data" / "services.json"
         return [s["code"] for s in json.loads(path.read_text(encoding="utf-8"))["services"]]
     return sorted(load_services().services)
 

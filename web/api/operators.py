@@ -13,12 +13,12 @@ from sqlalchemy import select
 
 from tracking import models
 from tracking.types import utcnow
-from web.auth import require
+from web.access.auth import require
+from web.access.signing import SIGNATURE_HEADER, TRACK17_HEADER, new_secret
+from web.api.schemas import ProblemBody
 from web.db import get_session
 from web.errors import Problem, check_carrier_code, json_response
 from web.openapi import BEARER, spec
-from web.schemas import ProblemBody
-from web.signing import SIGNATURE_HEADER, TRACK17_HEADER, new_secret
 
 bp = Blueprint("operators_api", __name__)
 

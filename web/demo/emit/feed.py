@@ -19,7 +19,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from web.demo import emit_cainiao, emit_cdek, emit_russian_post
+from web.demo.emit import cainiao as emit_cainiao
+from web.demo.emit import cdek as emit_cdek
+from web.demo.emit import russian_post as emit_russian_post
 from web.demo.journeys import CDEK, CN, PROTECTED, RP, Journey, Scan
 from web.demo.world import World
 

@@ -12,13 +12,13 @@ from spectree import Response as Doc
 from routing.errors import NoRoute, RoutingError, UnknownPlace, UnknownService
 from routing.quotes import QuoteAsk
 from routing.services import load_services
-from web.api_public import not_found
-from web.auth import require
+from web.access.auth import require
+from web.api.public import not_found
+from web.api.schemas import EtaOut, ProblemBody, QuoteRequest, QuotesOut, ServicesOut
 from web.db import get_session
 from web.errors import Problem, json_response
 from web.eta_service import current_engine, parcel_eta_by_number
 from web.openapi import BEARER, spec
-from web.schemas import EtaOut, ProblemBody, QuoteRequest, QuotesOut, ServicesOut
 
 bp = Blueprint("eta_api", __name__)
 MAX_QUOTES = 1000

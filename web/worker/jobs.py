@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from web.scheduler import Job
+from web.worker.scheduler import Job
 
 DEFAULT_INTERVALS = {
     "eta_refresh": 3600,
@@ -22,7 +22,10 @@ def _interval(app: Flask, name: str) -> int:
 
 def all_jobs(app: Flask) -> list[Job]:
     """Every periodic job, with its interval from config ``JOB_<NAME>_SECONDS`` or the default."""
-    from web import eta_service, merchant_jobs, pull, retention_job
+    from web import eta_service
+    from web.feeds import pull
+    from web.worker import merchant_jobs
+    from web.worker import retention as retention_job
 
     funcs = {
         "eta_refresh": eta_service.refresh_model_job,

@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 
 from tracking.queries import PublicEvent, PublicParcel
 from web.eta_service import parcel_eta
-from web.i18n import STAGES, country_name, date_window, day, percent, status_words
-from web.map_svg import MapPoint, network, node_point, place_name, route_svg
+from web.pages.i18n import STAGES, country_name, date_window, day, percent, status_words
+from web.pages.map_svg import MapPoint, network, node_point, place_name, route_svg
 
 log = logging.getLogger("silkway.web.pages")
 

@@ -10,10 +10,10 @@ from spectree import Response as Doc
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from web.api.schemas import HealthOut, ProblemBody
 from web.db import database
 from web.errors import Problem, json_response
 from web.openapi import spec
-from web.schemas import HealthOut, ProblemBody
 
 bp = Blueprint("health", __name__)
 

@@ -24,7 +24,7 @@ from tracking.events import PayloadError
 from web.ingestion import PayloadUnreadable
 
 if TYPE_CHECKING:
-    from web.pull import Poller, PollResult
+    from web.feeds.pull import Poller, PollResult
 
 TICKET_LIFETIME = timedelta(hours=32)
 

@@ -28,13 +28,8 @@ from tracking.webhooks import (
     find_subscription,
     subscriptions,
 )
-from web.auth import require
-from web.db import get_session
-from web.errors import Problem, json_response
-from web.network_lookup import check_place, check_service
-from web.openapi import BEARER, spec
-from web.schemas import ProblemBody
-from web.schemas_merchants import (
+from web.access.auth import require
+from web.api.merchant_schemas import (
     DeliveryPage,
     DeliveryQuery,
     MerchantParcelDetail,
@@ -46,7 +41,12 @@ from web.schemas_merchants import (
     WebhookIn,
     WebhookList,
 )
-from web.webhook_sender import resolve_host
+from web.api.network_lookup import check_place, check_service
+from web.api.schemas import ProblemBody
+from web.db import get_session
+from web.errors import Problem, json_response
+from web.feeds.webhook_sender import resolve_host
+from web.openapi import BEARER, spec
 
 bp = Blueprint("merchants_api", __name__)
 RETRIES = 3

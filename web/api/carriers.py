@@ -7,15 +7,15 @@ from spectree import Response as Doc
 from sqlalchemy import select
 
 from tracking import models
-from web.auth import require_carrier
+from web.access.auth import require_carrier
+from web.access.signing import check_push_signature
+from web.api.schemas import CanonicalPayload, IngestResult, ProblemBody
 from web.db import get_session
 from web.errors import Problem, check_carrier_code, json_response
 from web.ingestion import BatchRejected, PayloadUnreadable, accept_payload
 from web.metrics import record_ingest
 from web.openapi import BEARER, spec
 from web.places import resolver
-from web.schemas import CanonicalPayload, IngestResult, ProblemBody
-from web.signing import check_push_signature
 
 bp = Blueprint("carriers_api", __name__)
 

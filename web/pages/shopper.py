@@ -16,11 +16,11 @@ from werkzeug.exceptions import HTTPException
 
 from tracking.numbers import format_examples, normalize, recognize
 from tracking.queries import PublicParcel
-from web import limits
+from web.access import public_limits as limits
 from web.db import get_session, lookup_view
-from web.i18n import LANGUAGES, current_language
-from web.map_svg import basemap_svg
-from web.parcel_view import eta_for, parcel_page, summary
+from web.pages.i18n import LANGUAGES, current_language
+from web.pages.map_svg import basemap_svg
+from web.pages.parcel_view import eta_for, parcel_page, summary
 
 log = logging.getLogger("silkway.web.pages")
 

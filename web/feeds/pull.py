@@ -6,10 +6,10 @@ Two kinds of feed (configured per carrier in ``feed_cursors``, see tracking/feed
   Each page goes through ``accept_payload(..., source="pull")`` and the cursor moves in the same
   transaction that stores the page's events: a crash between fetch and commit re-fetches the page,
   and the duplicates that brings are harmless (ingestion is idempotent).
-- ``russian_post``: the batch ticket flow (web/pull_russian_post.py): numbers are submitted for a
+- ``russian_post``: the batch ticket flow (web/feeds/russian_post.py): numbers are submitted for a
   ticket, whose answer is fetched later and ingested in the transaction that marks the ticket done.
 
-The HTTP side (rate limits, retries, Retry-After) is web/feed_client.py; parsing is the carriers'.
+The HTTP side (rate limits, retries, Retry-After) is web/feeds/client.py; parsing is the carriers'.
 A failed poll leaves the cursor where it was and postpones the feed with exponential backoff.
 """
 
@@ -30,10 +30,10 @@ from tracking import feeds, models
 from tracking.events import PayloadError
 from tracking.ingest import PlaceResolver
 from tracking.types import utcnow
-from web.feed_client import FeedClient, FetchFailed, PullSettings, RetryLater
+from web.feeds.client import FeedClient, FetchFailed, PullSettings, RetryLater
+from web.feeds.russian_post import poll_russian_post
 from web.ingestion import Outcome, PayloadUnreadable, accept_payload
 from web.places import resolver
-from web.pull_russian_post import poll_russian_post
 
 log = logging.getLogger("silkway.pull")
 
@@ -270,7 +270,7 @@ def poll_feeds(app: Flask, now: datetime | None = None) -> list[PollResult]:
 
 
 def poll_feeds_job(app: Flask, now: datetime) -> None:
-    """The scheduler job (web/jobs.py: ``carrier_feeds``): poll the feeds that are due."""
+    """The scheduler job (web/worker/jobs.py: ``carrier_feeds``): poll the feeds that are due."""
     poll_feeds(app, now)
 
 

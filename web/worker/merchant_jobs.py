@@ -1,4 +1,4 @@
-"""The merchants' periodic jobs, run by the scheduler (web/jobs.py): webhook delivery and stall flagging."""
+"""The merchants' periodic jobs, run by the scheduler (web/worker/jobs.py): webhooks and stall flags."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from tracking.stalled import flag_stalled
 from tracking.webhook_delivery import OutboxCounts, process_outbox
 from web.db import Database
 from web.eta_service import stall_threshold
-from web.webhook_sender import sender_for
+from web.feeds.webhook_sender import sender_for
 
 OUTBOX_BATCH = 50
 OUTBOX_BUDGET_SECONDS = 4.0

@@ -20,7 +20,7 @@ from web.demo.journeys import Scan
 from web.demo.world import World
 
 CONTENT_TYPE = "application/soap+xml; charset=utf-8"
-CODES_FILE = Path(__file__).resolve().parents[2] / "carriers" / "data" / "russian_post_codes.json"
+CODES_FILE = Path(__file__).resolve().parents[3] / "carriers" / "data" / "russian_post_codes.json"
 
 HEAD = (
     "<?xml version='1.0' encoding='UTF-8'?>"

@@ -1,4 +1,4 @@
-"""Rate limits on the authenticated APIs (carriers, merchants, operators, ETA), on web.limits' Limiter.
+"""Rate limits on the authenticated APIs (carriers, merchants, operators, ETA), on public_limits' Limiter.
 
 Three budgets, counted where ``RATELIMIT_STORAGE_URI`` says (Redis when several workers serve):
 - ``RATELIMIT_API_KEY`` (default ``1200/minute``) per API key: one noisy integration cannot starve others;
@@ -7,7 +7,7 @@ Three budgets, counted where ``RATELIMIT_STORAGE_URI`` says (Redis when several 
   and 403: guessing keys is cut off quickly while a well-behaved client never meets it.
 
 Keys are counted by a hash of the presented key, never the key itself. Over a budget the answer is 429
-problem+json (web.limits.too_many_requests).
+problem+json (web.access.public_limits.too_many_requests).
 """
 
 from __future__ import annotations

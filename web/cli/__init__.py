@@ -13,7 +13,7 @@ from flask.cli import ScriptInfo, with_appcontext
 from carriers import ADAPTERS, BUILT_IN_FORMATS
 from tracking import schema
 from tracking.accounts import AccountError, create_key, ensure_carrier, ensure_merchant
-from web.cli_params import CARRIER_CODE
+from web.cli.params import CARRIER_CODE
 from web.db import database, get_session
 from web.ingestion import BatchRejected, PayloadUnreadable, accept_payload
 from web.places import resolver
@@ -313,9 +313,9 @@ def eta_backtest(split_at: str | None, test_days: int, settle_days: int, refit_d
 
 def commands() -> list[click.Command]:
     """Every ``silkway`` command; create_app puts them on ``app.cli`` (so tests reach them too)."""
+    from web.cli.feeds import feeds_group, reprocess_command
     from web.demo.cli import demo_command
-    from web.feeds_cli import feeds_group, reprocess_command
-    from web.serve import scheduler_command, serve_demo_command
+    from web.worker.serve import scheduler_command, serve_demo_command
 
     return [
         db_group,

@@ -245,7 +245,7 @@ def _ring_path(ring: list[list[float]]) -> str:
 @lru_cache(maxsize=1)
 def basemap_svg() -> str:
     """The static land layer: countries, coasts and a 10° graticule, in the map's projection."""
-    doc = json.loads((Path(__file__).parent / "static" / "map" / "countries.json").read_text("utf-8"))
+    doc = json.loads((Path(__file__).parents[1] / "static" / "map" / "countries.json").read_text("utf-8"))
     grid = []
     for lon in range(20, int(EAST) + 1, 10):
         x, _ = project(0, lon)

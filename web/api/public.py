@@ -10,11 +10,11 @@ from spectree import Response as Doc
 
 from tracking.numbers import recognize
 from tracking.queries import PublicParcel
+from web.api.schemas import ParcelOut, ProblemBody, TrackingNumberOut
 from web.db import get_session, lookup_view
 from web.errors import Problem, json_response
 from web.eta_service import parcel_eta
 from web.openapi import spec
-from web.schemas import ParcelOut, ProblemBody, TrackingNumberOut
 
 bp = Blueprint("public_api", __name__)
 log = logging.getLogger("silkway.eta")

@@ -17,11 +17,11 @@ from tracking.accounts import AccountError, ensure_carrier
 from tracking.events import ParseResult, PayloadError
 from tracking.reprocess import forget_mapped_codes, payload_ids, reprocess_payload
 from tracking.types import utcnow
-from web.cli_params import CARRIER_CODE
+from web.cli.params import CARRIER_CODE
 from web.db import get_session
-from web.feed_client import PullSettings
+from web.feeds.client import PullSettings
+from web.feeds.pull import Poller, PollResult, feed_client, poll_feeds
 from web.places import resolver
-from web.pull import Poller, PollResult, feed_client, poll_feeds
 
 
 @click.group("feeds")

@@ -1,6 +1,6 @@
 """The scheduler process (``silkway scheduler``): one active per database, each tick run at most once.
 
-Two guards, as ARCHITECTURE.md asks: leadership (web.leadership) so only one scheduler runs jobs, and a
+Two guards, as ARCHITECTURE.md asks: leadership (web.worker.leadership) so only one scheduler runs jobs, and a
 claim per job tick in the ``job_ticks`` table (unique on job + tick) so that even two schedulers that
 both believe they lead — say during a failover — never run the same tick twice.
 """
@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from tracking import models
 from web.db import Database
-from web.leadership import Leadership
+from web.worker.leadership import Leadership
 
 log = logging.getLogger("silkway.scheduler")
 
@@ -133,7 +133,7 @@ def _first_runs_release(
 
 def default_jobs(app: Flask) -> list[Job]:
     """Every periodic job of Silkway, with intervals from the app's configuration."""
-    from web.jobs import all_jobs
+    from web.worker.jobs import all_jobs
 
     return all_jobs(app)
 

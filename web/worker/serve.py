@@ -24,9 +24,9 @@ from tracking import models
 from tracking.db import read_only
 from tracking.events import as_utc
 from web.db import database
-from web.scheduler import serve
+from web.worker.scheduler import serve
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 KEYS_PATH = Path("instance") / "demo-keys.json"  # written by `silkway demo`, read by live mode
 
 
@@ -204,7 +204,7 @@ def serve_demo_command(
 
 
 def _print_banner(address: Address, notes: list[str]) -> None:
-    from web.demo_banner import as_text, banner, example_parcels, merchant_key
+    from web.worker.banner import as_text, banner, example_parcels, merchant_key
 
     examples, absent = example_parcels()
     listening = address.bind if address.wildcard else None
@@ -237,7 +237,7 @@ def _wait_until_settled(
     stop: threading.Event,
 ) -> list[str]:
     """Until the scheduler has run each job's first tick and live mode its first round; notes otherwise."""
-    from web.scheduler import default_jobs
+    from web.worker.scheduler import default_jobs
 
     jobs = {job.name: int(began.timestamp()) // job.seconds for job in default_jobs(current_app)}
     deadline = time.monotonic() + SETTLE_SECONDS

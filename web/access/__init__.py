@@ -1,0 +1,1 @@
+"""Who may do what: API keys, push signatures and rate limits."""

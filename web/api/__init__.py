@@ -1,0 +1,1 @@
+"""The HTTP APIs, one module per audience, with their request schemas beside them."""

@@ -1,0 +1,1 @@
+"""Talking to carriers and merchants: pulled feeds, their client, Russian Post tickets, webhooks."""
