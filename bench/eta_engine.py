@@ -16,16 +16,20 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
+import sys
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from routing.backtest import HeldOut, run_backtest
 from routing.errors import NoRoute
 from routing.eta import EtaEngine
 from routing.holidays_calendar import to_hours
-from routing.synthetic import World, simulate_many
+from tests.support.synthetic import World, simulate_many
 
 
 def lanes(engine: EtaEngine) -> list[tuple[str, str, str]]:

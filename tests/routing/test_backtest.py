@@ -15,8 +15,8 @@ from routing.backtest import (
 )
 from routing.errors import NoRoute
 from routing.services import default_router
-from routing.synthetic import World, simulate_many
 from routing.tracks import ParcelTrack, TrackScan
+from tests.support.synthetic import World, simulate_many
 
 T0 = datetime(2026, 3, 2, tzinfo=UTC)
 

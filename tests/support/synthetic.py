@@ -1,5 +1,7 @@
 """Synthetic parcels for tests, benchmarks and backtests: scans generated along service routes.
 
+Test data, not part of the product (it lived in ``routing/`` before); ``bench/eta_engine.py`` uses it too.
+
 The "true" world is the network prior with chosen slow-downs (a factor per dwell place or per leg
 ``"A>B"``), so a backtest can show whether learning from scans recovers what the prior got wrong.
 """
