@@ -35,12 +35,14 @@ from routing.remaining import arrival_time
 from routing.tracks import ParcelTrack, TrackScan, aware
 from tracking.db import make_engine
 from tracking.tracks import load_tracks
-from web.demo.truth import demo_truth
+from web.demo.truth import demo_truth, exists
 
 
 def main() -> None:
     url = os.environ.get("SILKWAY_DATABASE_URL", f"sqlite:///{Path('instance/silkway.db').resolve()}")
     engine = make_engine(url)
+    if not exists(engine):
+        raise SystemExit(f"no demo_truth table at {engine.url!r}: build a demo world first (silkway demo)")
     with Session(engine) as session:
         truth = {row.tracking_number: (row.service, row.destination)
                  for row in session.execute(select(demo_truth.c.tracking_number, demo_truth.c.service,

@@ -97,6 +97,7 @@ def _build(
     with app.app_context():
         engine = database().engine
         schema.upgrade(engine)
+        truth.create(engine)  # the demo's own table, not in the production schema
         with engine.connect() as connection:
             seeds = truth.world_seeds(connection)
         if set(seeds) == {seed}:

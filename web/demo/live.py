@@ -83,6 +83,7 @@ def _record_truth(engine: Engine, rows: list[dict[str, object]], stop: threading
     for attempt in range(5):
         try:
             with engine.begin() as connection:
+                truth.create(connection)  # the demo's own table (migration 0006 drops an empty one)
                 truth.apply(connection, rows)
             return
         except OperationalError as exc:

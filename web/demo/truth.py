@@ -1,7 +1,9 @@
 """The demo's ground truth, kept apart from what is sent: what really happened to each parcel.
 
-A table of its own MetaData (not tracking's): Silkway's tracking code never reads it; the simulator
-writes it and tests and demos compare Silkway's view against it. Migration 0002 creates it.
+A table of its own MetaData (not tracking's, so not in the production schema): Silkway's tracking code
+never reads it; the simulator writes it and tests and demos compare Silkway's view against it. The demo
+creates it (``create``) when it builds a world or goes live; migration 0002 once created it in every
+database, 0006 drops it again where it is empty.
 """
 
 from __future__ import annotations
@@ -25,10 +27,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Engine
 
+from tracking.models import NAMING_CONVENTION
 from tracking.types import UTCDateTime, utcnow
 from web.demo.journeys import Journey
 
-metadata = MetaData()
+# Tracking's naming convention, so the constraints are named as migration 0002 named them.
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 demo_truth = Table(
     "demo_truth",
@@ -54,9 +58,14 @@ demo_truth = Table(
 FATES = ("delivered", "lost", "returned", "in_flight")
 
 
-def exists(engine: Engine) -> bool:
-    """True when the table is there (migration 0002 has run)."""
-    return inspect(engine).has_table("demo_truth")
+def create(bind: Engine | Connection) -> None:
+    """Create the truth table in the demo's database unless it is there already."""
+    metadata.create_all(bind, checkfirst=True)
+
+
+def exists(bind: Engine | Connection) -> bool:
+    """True when the table is there (a demo world was built in this database)."""
+    return inspect(bind).has_table(demo_truth.name)
 
 
 def world_seeds(connection: Connection) -> dict[int, int]:

@@ -1,5 +1,8 @@
 """demo ground truth: what really happened to each simulated parcel (web/demo/truth.py)
 
+History: migration 0006 drops this table again (an empty one, as every production database has);
+the demo creates it itself since (web.demo.truth.create).
+
 Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-25 09:00:00
