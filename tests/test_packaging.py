@@ -87,6 +87,7 @@ def test_the_wheel_has_the_files_the_code_loads(built: tuple[str, set[str]]) -> 
         "routing/data/network.md",
         "carriers/data/russian_post_codes.json",
         "tracking/data/s10_operators.json",
+        "tracking/data/number_formats.json",
         "tracking/migrations/env.py",
         "tracking/migrations/script.py.mako",
         "tracking/migrations/versions/0001_initial_schema.py",

@@ -1,6 +1,9 @@
 """Tracking-number recognition: which carriers and formats a number may belong to, and is it well formed.
 
-Rules and sources are in docs/tracking-numbers.md. Recognition is pure: no database, no network.
+Rules and sources are in docs/tracking-numbers.md. Recognition is pure: no database, no network. The
+format table (shapes, carriers, confidences, examples, each with its source) is data in
+``data/number_formats.json``, the S10 issuers and service indicators in ``data/s10_operators.json``; the
+checks (check digits, issuers) are the code below.
 """
 
 from __future__ import annotations
@@ -16,15 +19,14 @@ from typing import Any
 from tracking.events import normalize_number
 
 DATA_FILE = Path(__file__).parent / "data" / "s10_operators.json"
+# The formats: shapes, carriers, confidences, examples, and where each comes from.
+FORMATS_FILE = Path(__file__).parent / "data" / "number_formats.json"
 
 S10_WEIGHTS = (8, 6, 4, 2, 3, 5, 9, 7)
 LONGEST_FORMAT = 23  # the numeric Cainiao format; nothing longer is a tracking number we know
 # Dashes people and spreadsheets put inside numbers; white space is removed separately.
 _DASHES = frozenset("-‐‑‒–—―−_")
 
-_S10 = re.compile(r"([A-Z]{2})([0-9]{8})([0-9])([A-Z]{2})")
-_S10_LIKE = re.compile(r"[A-Z]{2}[0-9]+[A-Z]{2}")
-_RP = re.compile(r"[0-9]{14}")
 _ALNUM = re.compile(r"[A-Z0-9]+")
 
 
@@ -66,7 +68,7 @@ class Recognition:
 
 
 @dataclass(frozen=True, slots=True)
-class _Pattern:
+class ShapeFormat:
     """A consolidator format without a public checksum: recognised by shape alone."""
 
     format: str
@@ -78,80 +80,65 @@ class _Pattern:
     example_source: str = ""
 
 
-_PATTERNS = (
-    _Pattern(
-        "cainiao_lp",
-        "Cainiao / AliExpress LP number (LP + 14 digits)",
-        re.compile(r"LP[0-9]{14}"),
-        (("cainiao", 0.75), ("yanwen", 0.25)),
-        "LP",
-        "LP00123456789012",
-        "illustrative",
-    ),
-    _Pattern(
-        "cainiao_ae",
-        "Cainiao / AliExpress AE number (AE + 9 digits)",
-        re.compile(r"AE[0-9]{9}"),
-        (("cainiao", 0.8),),
-        "AE",
-        "AE010698498",
-        "Cainiao global detail sample",
-    ),
-    _Pattern(
-        "cainiao_global",
-        "Cainiao global number (2 letters + 10 digits + Y)",
-        re.compile(r"[A-Z]{2}[0-9]{10}Y"),
-        (("cainiao", 0.8),),
-        "",
-        "RS0814398526Y",
-        "Cainiao global detail sample",
-    ),
-    _Pattern(
-        "cainiao_numeric",
-        "Cainiao numeric number (23 digits)",
-        re.compile(r"[0-9]{23}"),
-        (("cainiao", 0.7),),
-        "",
-        "12345678901234567890123",
-        "illustrative",
-    ),
-    _Pattern(
-        "4px",
-        "4PX number (4PX + 16 letters or digits)",
-        re.compile(r"4PX[0-9A-Z]{16}"),
-        (("4px", 0.85),),
-        "4PX",
-        "4PX30001234567890CN",
-        "illustrative",
-    ),
-    _Pattern(
-        "yunexpress",
-        "YunExpress number (YT + 16 digits)",
-        re.compile(r"YT[0-9]{16}"),
-        (("yunexpress", 0.85),),
-        "YT",
-        "YT2212345678901234",
-        "illustrative",
-    ),
-    _Pattern(
-        "sf_express",
-        "SF Express waybill (SF + 13 digits)",
-        re.compile(r"SF[0-9]{13}"),
-        (("sf_express", 0.85),),
-        "SF",
-        "SF1011603494291",
-        "SF Express route response sample",
-    ),
-    _Pattern(
-        "cdek",
-        "CDEK order number (10 digits)",
-        re.compile(r"[0-9]{10}"),
-        (("cdek", 0.3),),
-        "",
-        "1106153417",
-        "CDEK ORDER_STATUS webhook sample",
-    ),
-)
+@dataclass(frozen=True, slots=True)
+class CheckedFormat:
+    """A format with a check digit (S10, Russian Post domestic): its shape, confidences and example."""
+
+    format: str
+    name: str
+    regex: re.Pattern[str]
+    confidence: dict[str, float]
+    carriers: str
+    example: str
+    example_source: str
+
+
+@dataclass(frozen=True, slots=True)
+class NumberFormats:
+    """The format table of ``data/number_formats.json``, its patterns compiled."""
+
+    s10: CheckedFormat
+    s10_near_miss: re.Pattern[str]
+    russian_post: CheckedFormat
+    russian_post_carrier: str
+    shapes: tuple[ShapeFormat, ...]
+
+
+def _checked(fmt: str, entry: dict[str, Any]) -> CheckedFormat:
+    return CheckedFormat(
+        fmt,
+        entry["name"],
+        re.compile(entry["pattern"]),
+        {key: float(value) for key, value in entry["confidence"].items()},
+        entry["carriers"],
+        entry["example"],
+        entry["example_source"],
+    )
+
+
+@lru_cache(maxsize=1)
+def number_formats() -> NumberFormats:
+    """The formats Silkway recognises, read from ``data/number_formats.json`` once and compiled."""
+    data = json.loads(FORMATS_FILE.read_text(encoding="utf-8"))
+    checked = data["checked"]
+    return NumberFormats(
+        s10=_checked("s10", checked["s10"]),
+        s10_near_miss=re.compile(checked["s10"]["near_miss"]),
+        russian_post=_checked("russian_post_domestic", checked["russian_post_domestic"]),
+        russian_post_carrier=checked["russian_post_domestic"]["carrier"],
+        shapes=tuple(
+            ShapeFormat(
+                entry["format"],
+                entry["name"],
+                re.compile(entry["pattern"]),
+                tuple((c["carrier"], float(c["confidence"])) for c in entry["carriers"]),
+                entry["prefix"],
+                entry["example"],
+                entry["example_source"],
+            )
+            for entry in data["shape_only"]
+        ),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,57 +201,67 @@ def expected_rp_check_digit(first13: str) -> int:
 
 
 def _s10_candidates(number: str) -> tuple[list[Candidate], list[str]]:
-    match = _S10.fullmatch(number)
+    formats = number_formats()
+    s10 = formats.s10
+    match = s10.regex.fullmatch(number)
     if match is None:
-        if _S10_LIKE.fullmatch(number):
+        if formats.s10_near_miss.fullmatch(number):
             return [], [
                 f"S10 numbers are 13 characters (2 letters, 8 digits, a check digit, 2 letters); "
                 f"this one has {len(number)}"
             ]
         return [], []
-    service, serial, check, issuer = match.groups()
+    service, serial, check, issuer = match["service"], match["serial"], match["check"], match["issuer"]
     tables = _s10_tables()
+    confidences = s10.confidence
     problems: list[str] = []
     expected = expected_s10_check_digit(serial)
     if int(check) != expected:
         problems.append(f"check digit should be {expected}, not {check} (UPU S10 rule)")
     if issuer in tables.operators:
-        carrier, issuer_word, confidence = tables.operators[issuer], f"operator code {issuer}", 0.9
+        carrier, issuer_word = tables.operators[issuer], f"operator code {issuer}"
+        confidence = confidences["operator_code"]
     elif issuer in tables.countries:
         carrier = tables.country_carriers.get(issuer, f"post_{issuer.lower()}")
-        issuer_word, confidence = f"issued in {issuer}", 0.95
+        issuer_word, confidence = f"issued in {issuer}", confidences["country"]
     else:
         problems.append(f"{issuer} is neither an ISO 3166 country code nor a known operator code")
         return [], problems
     kind, meaning = next(((k, m) for rx, k, m in tables.services if rx.fullmatch(service)), ("", ""))
     if kind == "domestic":
-        confidence -= 0.1
+        confidence -= confidences["domestic_service_penalty"]
     elif not kind:
-        confidence, meaning = 0.6, f"service indicator {service} is outside the UPU-assigned ranges"
+        confidence = confidences["unassigned_service"]
+        meaning = f"service indicator {service} is outside the UPU-assigned ranges"
     detail = f"UPU S10, {meaning}, {issuer_word}"
     if problems:
-        return [Candidate(carrier, "s10", 0.15, f"{detail}; {problems[0]}", passes_checks=False)], problems
-    return [Candidate(carrier, "s10", confidence, detail)], []
+        low, why = confidences["failed_check"], f"{detail}; {problems[0]}"
+        return [Candidate(carrier, s10.format, low, why, passes_checks=False)], problems
+    return [Candidate(carrier, s10.format, confidence, detail)], []
 
 
 def _russian_post_candidates(number: str) -> tuple[list[Candidate], list[str]]:
-    if not _RP.fullmatch(number):
+    formats = number_formats()
+    rp = formats.russian_post
+    match = rp.regex.fullmatch(number)
+    if match is None:
         return [], []
     expected = expected_rp_check_digit(number[:13])
     detail = (
-        f"Russian Post domestic: accepted at postcode {number[:6]}, batch {number[6:8]}, item {number[8:13]}"
+        f"Russian Post domestic: accepted at postcode {match['postcode']}, batch {match['batch']}, "
+        f"item {match['item']}"
     )
-    if int(number[13]) != expected:
-        problem = f"check digit should be {expected}, not {number[13]} (Russian Post domestic rule)"
-        return [Candidate("russian_post", "russian_post_domestic", 0.15, f"{detail}; {problem}", False)], [
-            problem
-        ]
-    return [Candidate("russian_post", "russian_post_domestic", 0.9, detail)], []
+    carrier = formats.russian_post_carrier
+    if int(match["check"]) != expected:
+        problem = f"check digit should be {expected}, not {match['check']} (Russian Post domestic rule)"
+        failed = Candidate(carrier, rp.format, rp.confidence["failed_check"], f"{detail}; {problem}", False)
+        return [failed], [problem]
+    return [Candidate(carrier, rp.format, rp.confidence["passes_checks"], detail)], []
 
 
 def _pattern_candidates(number: str) -> list[Candidate]:
     found: list[Candidate] = []
-    for pattern in _PATTERNS:
+    for pattern in number_formats().shapes:
         if pattern.regex.fullmatch(number):
             found.extend(
                 Candidate(carrier, pattern.format, confidence, f"{pattern.name}; no public checksum")
@@ -275,7 +272,7 @@ def _pattern_candidates(number: str) -> list[Candidate]:
 
 def _shape_hints(number: str) -> list[str]:
     """Plain-words reasons a number that matched nothing is not any known format."""
-    for pattern in _PATTERNS:
+    for pattern in number_formats().shapes:
         if pattern.prefix and number.startswith(pattern.prefix) and number[len(pattern.prefix) :].isdigit():
             return [
                 f"does not fit the {pattern.name}: this one has {len(number) - len(pattern.prefix)} "
@@ -316,23 +313,18 @@ def recognize(raw: str) -> Recognition:
 
 def format_examples() -> list[dict[str, str]]:
     """The formats Silkway recognises, each with an example number, for the unknown-number help page."""
+    formats = number_formats()
     examples = [
         {
-            "format": "s10",
-            "name": "UPU S10 international postal item (2 letters + 8 digits + check digit + 2 letters)",
-            "carriers": "the issuing country's postal operator (china_post, russian_post…) or yanwen (YP)",
-            "example": "RX747628194CN",
-            "example_source": "real number (itdida/itdida-issues issue 1067)",
-        },
-        {
-            "format": "russian_post_domestic",
-            "name": "Russian Post domestic item (14 digits: postcode, batch, item, check digit)",
-            "carriers": "russian_post",
-            "example": "62009147017544",
-            "example_source": "real number (parcels/russianpost test)",
-        },
+            "format": checked.format,
+            "name": checked.name,
+            "carriers": checked.carriers,
+            "example": checked.example,
+            "example_source": checked.example_source,
+        }
+        for checked in (formats.s10, formats.russian_post)
     ]
-    for pattern in _PATTERNS:
+    for pattern in formats.shapes:
         examples.append(
             {
                 "format": pattern.format,
