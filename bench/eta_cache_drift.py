@@ -34,7 +34,7 @@ def main() -> None:
     ensure_seeded(url, parcels)
     from tracking.queries import public_parcel
     from web import create_app
-    from web.eta_service import parcel_eta
+    from web.eta.lookup import parcel_eta
 
     app = create_app({"DATABASE_URL": url, "RATELIMIT_ENABLED": False, "LOG_LEVEL": "WARNING"})
     ages = [int(a) for a in args.ages.split(",")]
@@ -55,7 +55,11 @@ def main() -> None:
                 later = parcel_eta(session, view, now + timedelta(seconds=age))
                 assert later is not None
                 moves[age].append(
-                    max(abs((later[q] - base[q]).total_seconds()) for q in ("p10", "p50", "p90")) / 60
+                    max(
+                        abs((getattr(later.estimate, q) - getattr(base.estimate, q)).total_seconds())
+                        for q in ("p10", "p50", "p90")
+                    )
+                    / 60
                 )
         session.close()
     print(f"{answered} parcels in flight; largest move of p10/p50/p90 (minutes) after each age:")

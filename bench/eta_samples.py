@@ -38,7 +38,8 @@ def main() -> None:
     from routing.eta import EtaEngine
     from tracking.queries import public_parcel
     from web import create_app
-    from web.eta_service import current_engine, view_track
+    from web.eta.engine import current_engine
+    from web.eta.lookup import view_track
 
     app = create_app({"DATABASE_URL": url, "RATELIMIT_ENABLED": False, "LOG_LEVEL": "WARNING"})
     counts = [int(c) for c in args.counts.split(",")]

@@ -2,7 +2,7 @@
 
 from routing.backtest import BacktestReport, HeldOut, run_backtest
 from routing.errors import NetworkError, NoRoute, RoutingError, UnknownPlace, UnknownService
-from routing.eta import EtaEngine, EtaEstimate
+from routing.eta import EtaAnswer, EtaEngine, EtaEstimate
 from routing.learning import LegObservation, fit, observations_from_tracks
 from routing.model import LegTimeModel
 from routing.network import Network, load_network
@@ -11,6 +11,7 @@ from routing.tracks import ParcelTrack, TrackScan
 
 __all__ = [
     "BacktestReport",
+    "EtaAnswer",
     "EtaEngine",
     "EtaEstimate",
     "HeldOut",

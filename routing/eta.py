@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import networkx as nx
@@ -30,6 +30,8 @@ ARRIVED = "arrived"  # the parcel has arrived: its arrival scan's time
 MILESTONE = "milestone"  # the learned hours to arrival from its latest milestone (routing.remaining)
 MONTE_CARLO = "monte_carlo"  # a Monte Carlo run along a service's route (quotes, and parcels under way)
 FASTEST_PATH = "fastest_path"  # a Monte Carlo run along the fastest path: no service explains the scans
+# How likely a parcel's answer says its p10-p90 window holds the arrival (EtaAnswer.confidence).
+WINDOW_CONFIDENCE = 0.8
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +68,30 @@ class EtaEstimate:
                 for c in self.candidates
             ],
         }
+
+
+@dataclass(frozen=True, slots=True)
+class EtaAnswer:
+    """A parcel's in-flight ETA as told at ``as_of`` (aware UTC): the engine's estimate and how likely its
+    p10-p90 window is. The lookups keep it, the pages read it, the APIs send ``to_json()``."""
+
+    estimate: EtaEstimate
+    as_of: datetime
+    confidence: float = WINDOW_CONFIDENCE
+
+    @classmethod
+    def told(cls, estimate: EtaEstimate, as_of: datetime) -> EtaAnswer:
+        """The answer of ``estimate`` worked out at ``as_of`` (any aware time; kept in UTC)."""
+        return cls(estimate, as_of.astimezone(UTC))
+
+    def to_json(self) -> dict[str, Any]:
+        """The ETA answer of docs/contract.md: ``EtaEstimate.to_dict()`` with p10/p50/p90 as aware
+        datetimes (orjson writes them as ISO 8601), then ``as_of`` and ``confidence``."""
+        body = self.estimate.to_dict()
+        estimate = self.estimate
+        body.update(p10=estimate.p10, p50=estimate.p50, p90=estimate.p90, as_of=self.as_of,
+                    confidence=self.confidence)
+        return body
 
 
 P10_50_90 = (0.1, 0.5, 0.9)

@@ -15,11 +15,15 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
+from routing.eta import EtaAnswer
 from tracking import models
 from tracking.events import as_utc
 from tracking.queries import public_parcel
 from web.demo.build import build
-from web.eta_service import forget_engine, parcel_eta, refresh_model_job, revise
+from web.eta.engine import forget_engine
+from web.eta.lookup import parcel_eta
+from web.eta.revisions import revise
+from web.worker.eta_jobs import refresh_model_job
 
 # A world this size and end has parcels scanned at a city with no route onward (ru_kazan, ru_moscow...):
 # the Monte Carlo cannot place them and only the learned milestone model tells them.
@@ -49,7 +53,7 @@ def _number(app: Flask, parcel_id: int) -> str:
     return number
 
 
-def _lookup(app: Flask, number: str) -> dict[str, Any] | None:
+def _lookup(app: Flask, number: str) -> EtaAnswer | None:
     """The lookups' own path (the public view, as the API's parcel answer and /track use it), at NOW."""
     with app.app_context(), app.extensions["silkway.db"].session() as session:
         view = public_parcel(session, number)
@@ -102,7 +106,7 @@ def test_a_parcel_logged_without_an_eta_gets_a_truthful_log_and_the_api_shows_it
         assert datetime.fromisoformat(body["p50"]) == as_utc(revisions[pid].p50)
         caplog.clear()
         looked_up = _lookup(app, number)
-        assert looked_up is not None and looked_up["p50"] == datetime.fromisoformat(body["p50"])
+        assert looked_up is not None and looked_up.estimate.p50 == datetime.fromisoformat(body["p50"])
         assert _logged(caplog, TOLD)[pid] == ("the milestone model", version)
     # And every parcel still without an ETA is one the answers have none for either.
     for pid, (model, why) in still_untold.items():

@@ -131,7 +131,7 @@ def test_chart_counts_each_parcel_in_flight_once_by_day(client, shop_key, shop, 
     assert len(bars) == 31 and svg.count("<rect") == 31
     assert sum(int(n) for n in bars.values()) == 2
     assert "2 of 2 parcels in flight" in page
-    if importlib.util.find_spec("web.eta_service") is None:
+    if importlib.util.find_spec("web.eta") is None:
         assert "days in transit so far" in page and bars["3"] == "2"
     else:
         assert "Expected delivery of parcels in flight (median ETA)" in page and bars["0"] == "0"

@@ -8,7 +8,7 @@ import orjson
 import pytest
 
 from tests.conftest import bearer
-from web.eta_service import forget_engine
+from web.eta.engine import forget_engine
 
 QUOTE = {
     "origin": "Shenzhen",
@@ -179,7 +179,7 @@ def test_eta_revisions_are_stored_once_until_the_estimate_moves(app, client, mak
     from sqlalchemy import func, select
 
     from tracking import models
-    from web.eta_service import revise_etas_job
+    from web.worker.eta_jobs import revise_etas_job
 
     _push_journey(client, make_key("carrier", "acme_post"))
     now = datetime.now(UTC)

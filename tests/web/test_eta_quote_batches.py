@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from tests.web.test_eta_api import QUOTE, _fresh_engine, quote  # noqa: F401 (an autouse fixture)
-from web.eta_service import forget_engine
+from web.eta.engine import forget_engine
 
 # Ids and names (Russian too), duplicates, one lane at several times, Chinese New Year and the Russian
 # January holidays, other offsets.

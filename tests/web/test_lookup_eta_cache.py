@@ -14,16 +14,17 @@ from routing.model import LegTimeModel
 from tests.conftest import bearer
 from tracking import models
 from tracking.queries import public_parcel
-from web import eta_service
+from web.eta import engine, lookup
+from web.eta.cache import EtaCache
 
 NUMBER = "RX747628194CN"
 
 
 @pytest.fixture(autouse=True)
 def _fresh_engine():
-    eta_service.forget_engine()
+    engine.forget_engine()
     yield
-    eta_service.forget_engine()
+    engine.forget_engine()
 
 
 @pytest.fixture
@@ -84,7 +85,8 @@ def worked_out(app, as_of):
         try:
             view = public_parcel(session, NUMBER)
             assert view is not None
-            return orjson.loads(orjson.dumps(eta_service.parcel_eta(session, view, as_of)))
+            answer = lookup.parcel_eta(session, view, as_of)
+            return orjson.loads(orjson.dumps(answer.to_json() if answer is not None else None))
         finally:
             session.close()
 
@@ -144,7 +146,7 @@ def test_a_newer_model_is_never_answered_from_the_cache(app, client, make_key, c
         )
         session.commit()
         session.close()
-    monkeypatch.setattr(eta_service, "MODEL_CHECK_SECONDS", 0.0)
+    monkeypatch.setattr(engine, "MODEL_CHECK_SECONDS", 0.0)
     after = lookup_eta(client)
     assert len(computed) == 2
     assert after["model"]["version"] == newer.version
@@ -154,8 +156,8 @@ def test_a_newer_model_is_never_answered_from_the_cache(app, client, make_key, c
 def test_a_kept_eta_expires(client, make_key, computed, monkeypatch):
     journey(client, make_key)
     lookup_eta(client)
-    clock = eta_service.time.monotonic() + eta_service.CACHE_SECONDS
-    monkeypatch.setattr(eta_service.time, "monotonic", lambda: clock)
+    clock = engine.time.monotonic() + lookup.CACHE_SECONDS
+    monkeypatch.setattr(engine.time, "monotonic", lambda: clock)
     lookup_eta(client)
     assert len(computed) == 2
 
@@ -178,7 +180,7 @@ def test_the_cache_can_be_turned_off(app, client, make_key, computed):
 
 
 def test_the_cache_keeps_at_most_its_size():
-    cache = eta_service.EtaCache(size=2)
+    cache = EtaCache(size=2)
     for parcel in range(3):
         cache.put((parcel, "v", b""), {"p50": parcel})
     assert len(cache) == 2

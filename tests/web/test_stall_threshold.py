@@ -9,7 +9,8 @@ import pytest
 
 from tests.conftest import bearer
 from tracking.stalled import default_threshold
-from web.eta_service import STALL_SLACK, forget_engine, stall_threshold
+from web.eta.engine import forget_engine
+from web.eta.stalls import STALL_SLACK, stall_threshold
 from web.worker.merchant_jobs import stalled_parcels_job
 
 

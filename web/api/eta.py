@@ -17,7 +17,8 @@ from web.api.public import not_found
 from web.api.schemas import EtaOut, ProblemBody, QuoteRequest, QuotesOut, ServicesOut
 from web.db import get_session
 from web.errors import Problem, json_response
-from web.eta_service import current_engine, parcel_eta_by_number
+from web.eta.engine import current_engine
+from web.eta.lookup import parcel_eta_by_number
 from web.openapi import BEARER, spec
 
 bp = Blueprint("eta_api", __name__)
@@ -66,10 +67,10 @@ def get_parcel_eta(tracking_number: str) -> Response:
     """
     raw = request.args.get("as_of")
     as_of = _instant(raw, "as_of") if raw is not None else datetime.now(UTC)
-    body = parcel_eta_by_number(get_session(), tracking_number, as_of)
-    if body is None:
+    answer = parcel_eta_by_number(get_session(), tracking_number, as_of)
+    if answer is None:
         raise not_found(tracking_number)
-    return json_response(body)
+    return json_response(answer.to_json())
 
 
 def _parse_quote(item: Any, index: int, now: datetime) -> QuoteAsk:

@@ -8,19 +8,20 @@ from typing import Any
 from flask import Blueprint, Response
 from spectree import Response as Doc
 
+from routing.eta import EtaAnswer
 from tracking.numbers import recognize
 from tracking.queries import PublicParcel
 from web.api.schemas import ParcelOut, ProblemBody, TrackingNumberOut
 from web.db import get_session, lookup_view
 from web.errors import Problem, json_response
-from web.eta_service import parcel_eta
+from web.eta.lookup import parcel_eta
 from web.openapi import spec
 
 bp = Blueprint("public_api", __name__)
 log = logging.getLogger("silkway.eta")
 
 
-def parcel_json(view: PublicParcel, eta: dict[str, Any] | None) -> dict[str, Any]:
+def parcel_json(view: PublicParcel, eta: EtaAnswer | None) -> dict[str, Any]:
     """The public JSON of a parcel (docs/contract.md): no merchant, reference or personal data."""
     return {
         "tracking_number": view.tracking_number,
@@ -43,7 +44,7 @@ def parcel_json(view: PublicParcel, eta: dict[str, Any] | None) -> dict[str, Any
             }
             for e in view.events
         ],
-        "eta": eta,
+        "eta": eta.to_json() if eta is not None else None,
     }
 
 

@@ -219,7 +219,7 @@ def eta_refresh() -> None:
     """Re-learn the leg-time model from the database now (the scheduler also does this hourly)."""
     from datetime import UTC, datetime
 
-    from web.eta_service import LEARNING_MAX_PARCELS, learn
+    from web.eta.learning import LEARNING_MAX_PARCELS, learn
 
     limit = int(current_app.config.get("LEARNING_MAX_PARCELS", LEARNING_MAX_PARCELS))
     model = learn(get_session(), datetime.now(UTC), limit=limit)
@@ -268,7 +268,7 @@ def eta_backtest(split_at: str | None, test_days: int, settle_days: int, refit_d
 
     from tracking import models
     from tracking.db import read_only
-    from web.eta_service import backtest
+    from web.eta.learning import backtest
 
     session = get_session()
     session.commit()  # whatever the command's session did before, the replay starts a transaction of its own

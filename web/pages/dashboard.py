@@ -19,7 +19,6 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     redirect,
     render_template,
     request,
@@ -36,7 +35,7 @@ from tracking.queries import public_parcel
 from tracking.statuses import Status
 from tracking.types import utcnow
 from web.db import get_session
-from web.eta_service import parcel_eta
+from web.pages.eta_provider import EtaProvider, eta_provider, provided_eta
 
 bp = Blueprint("dashboard", __name__)
 log = logging.getLogger("silkway.dashboard")
@@ -212,27 +211,22 @@ def histogram(title: str, axis: str, days: list[float]) -> Chart:
     return Chart(title, axis, bars, len(days), left + len(counts) * bar_width + 10, top + plot_height + 50)
 
 
-def _eta_service() -> Any:
-    """The app's ETA provider: config ETA_PROVIDER, else web.eta_service.parcel_eta."""
-    return current_app.config.get("ETA_PROVIDER") or parcel_eta
+def _eta_service() -> EtaProvider | None:
+    """The app's ETA provider: config ETA_PROVIDER, else web.eta.lookup.parcel_eta."""
+    return eta_provider()
 
 
-def _eta(db: Session, service: Any, parcel: models.Parcel) -> datetime | None:
-    """The parcel's median ETA from web.eta_service, or None."""
+def _eta(db: Session, service: EtaProvider, parcel: models.Parcel) -> datetime | None:
+    """The parcel's median ETA from the ETA provider, or None."""
     if not parcel.identifiers:
         return None
     view = public_parcel(db, parcel.identifiers[0].number)
     if view is None:
         return None
     try:
-        eta = service(db, view)
+        eta = provided_eta(service(db, view))
     except Exception:  # the chart is a bonus: the dashboard must render regardless
         log.exception("ETA failed for parcel %s", parcel.id)
         return None
-    p50 = eta.get("p50") if isinstance(eta, dict) else None
-    if isinstance(p50, str):
-        try:
-            p50 = datetime.fromisoformat(p50)
-        except ValueError:
-            return None
-    return p50 if isinstance(p50, datetime) and p50.tzinfo is not None else None
+    p50 = eta.estimate.p50 if eta is not None else None
+    return p50 if p50 is not None and p50.tzinfo is not None else None

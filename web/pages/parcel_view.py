@@ -9,13 +9,14 @@ from datetime import datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import current_app, url_for
+from flask import url_for
 from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
+from routing.eta import EtaAnswer
 from tracking.queries import PublicEvent, PublicParcel
-from web.eta_service import parcel_eta
+from web.pages.eta_provider import eta_provider, provided_eta
 from web.pages.i18n import STAGES, country_name, date_window, day, percent, status_words
 from web.pages.map_svg import MapPoint, network, node_point, place_name, route_svg
 
@@ -105,21 +106,20 @@ def summary(view: PublicParcel, lang: str) -> dict[str, Any]:
     }
 
 
-def eta_for(session: Session, view: PublicParcel) -> dict[str, Any] | None:
-    """The parcel's ETA from the app's ETA provider (config ETA_PROVIDER, else web.eta_service); or None."""
-    provider = current_app.config.get("ETA_PROVIDER") or parcel_eta
+def eta_for(session: Session, view: PublicParcel) -> EtaAnswer | None:
+    """The parcel's ETA from the app's ETA provider (config ETA_PROVIDER, else web.eta.lookup); or None."""
+    provider = eta_provider()
     # An ETA is a bonus: whatever goes wrong with it, the page still shows the tracking history.
     try:
-        eta: dict[str, Any] | None = provider(session, view)
+        return provided_eta(provider(session, view))
     except Exception:
         log.exception("ETA failed for parcel %s", view.id)
         session.rollback()  # a failed query must not poison the rest of the request
         return None
-    return eta if eta and eta.get("p10") and eta.get("p90") else None
 
 
-def _zone(eta: dict[str, Any], view: PublicParcel) -> tzinfo:
-    route = eta.get("route") or []
+def _zone(eta: EtaAnswer, view: PublicParcel) -> tzinfo:
+    route = eta.estimate.route
     node = network().get(route[-1]) if route else None
     if node and node.get("timezone"):
         try:
@@ -131,23 +131,23 @@ def _zone(eta: dict[str, Any], view: PublicParcel) -> tzinfo:
     return ZoneInfo("UTC")
 
 
-def _probability(eta: dict[str, Any]) -> float:
-    share = eta.get("confidence")
-    return float(share) if isinstance(share, int | float) and 0 < share <= 1 else WINDOW_PROBABILITY
+def _probability(eta: EtaAnswer) -> float:
+    share = eta.confidence
+    return share if 0 < share <= 1 else WINDOW_PROBABILITY
 
 
-def eta_window(eta: dict[str, Any], view: PublicParcel) -> EtaWindow:
+def eta_window(eta: EtaAnswer, view: PublicParcel) -> EtaWindow:
     """The ETA as a window of days in the destination's time zone."""
     zone = _zone(eta, view)
-    p50 = eta.get("p50") or eta["p10"]
+    estimate = eta.estimate
     return EtaWindow(
-        window=date_window(eta["p10"], eta["p90"], zone),
+        window=date_window(estimate.p10, estimate.p90, zone),
         probability=percent(_probability(eta)),
-        likeliest=day(p50, zone),
+        likeliest=day(estimate.p50, zone),
     )
 
 
-def _route_points(view: PublicParcel, eta: dict[str, Any] | None, lang: str) -> tuple[list[MapPoint], ...]:
+def _route_points(view: PublicParcel, eta: EtaAnswer | None, lang: str) -> tuple[list[MapPoint], ...]:
     done: list[MapPoint] = []
     for event in reversed(view.events):
         if event.lat is not None and event.lon is not None:
@@ -156,7 +156,8 @@ def _route_points(view: PublicParcel, eta: dict[str, Any] | None, lang: str) -> 
             point = node_point(event.place_id or "", lang)  # type: ignore[assignment]
         if point is not None and (not done or (done[-1].lat, done[-1].lon) != (point.lat, point.lon)):
             done.append(point)
-    route = [p for p in (node_point(n, lang) for n in (eta or {}).get("route") or []) if p is not None]
+    nodes = eta.estimate.route if eta is not None else []
+    route = [p for p in (node_point(n, lang) for n in nodes) if p is not None]
     if view.status == "delivered" or not route:
         return done, []
     if not done:
@@ -166,11 +167,11 @@ def _route_points(view: PublicParcel, eta: dict[str, Any] | None, lang: str) -> 
     nearest = min(
         range(len(route)), key=lambda i: math.dist((route[i].lat, route[i].lon), (current.lat, current.lon))
     )
-    passed = max([i for i, n in enumerate((eta or {}).get("route") or []) if n in visited] + [nearest])
+    passed = max([i for i, n in enumerate(nodes) if n in visited] + [nearest])
     return done, [current, *route[passed + 1 :]]
 
 
-def route_map(view: PublicParcel, eta: dict[str, Any] | None, lang: str) -> Markup | None:
+def route_map(view: PublicParcel, eta: EtaAnswer | None, lang: str) -> Markup | None:
     """The route map, or None when nothing of the route has a known position."""
     done, ahead = _route_points(view, eta, lang)
     if not done and len(ahead) < 2:
@@ -193,7 +194,7 @@ def route_map(view: PublicParcel, eta: dict[str, Any] | None, lang: str) -> Mark
     )
 
 
-def parcel_page(view: PublicParcel, eta: dict[str, Any] | None, lang: str) -> ParcelPage:
+def parcel_page(view: PublicParcel, eta: EtaAnswer | None, lang: str) -> ParcelPage:
     """Everything the parcel page shows, in ``lang``."""
     stage = max(
         [stage_of(e.status, e.substatus) for e in view.events] + [stage_of(view.status, view.substatus)]

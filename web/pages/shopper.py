@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
+from routing.eta import EtaAnswer
 from tracking.numbers import format_examples, normalize, recognize
 from tracking.queries import PublicParcel
 from web.access import public_limits as limits
@@ -126,7 +127,7 @@ def basemap() -> Response:
     return response
 
 
-def _eta(session: Any, view: PublicParcel) -> dict[str, Any] | None:
+def _eta(session: Any, view: PublicParcel) -> EtaAnswer | None:
     if view.status in ("delivered", "expired"):
         return None
     return eta_for(session, view)

@@ -22,14 +22,13 @@ def _interval(app: Flask, name: str) -> int:
 
 def all_jobs(app: Flask) -> list[Job]:
     """Every periodic job, with its interval from config ``JOB_<NAME>_SECONDS`` or the default."""
-    from web import eta_service
     from web.feeds import pull
-    from web.worker import merchant_jobs
+    from web.worker import eta_jobs, merchant_jobs
     from web.worker import retention as retention_job
 
     funcs = {
-        "eta_refresh": eta_service.refresh_model_job,
-        "eta_revisions": eta_service.revise_etas_job,
+        "eta_refresh": eta_jobs.refresh_model_job,
+        "eta_revisions": eta_jobs.revise_etas_job,
         "webhook_outbox": merchant_jobs.process_outbox_job,
         "stalled_parcels": merchant_jobs.stalled_parcels_job,
         "carrier_feeds": pull.poll_feeds_job,

@@ -10,7 +10,7 @@ from flask import Flask
 from tracking.stalled import flag_stalled
 from tracking.webhook_delivery import OutboxCounts, process_outbox
 from web.db import Database
-from web.eta_service import stall_threshold
+from web.eta.stalls import stall_threshold
 from web.feeds.webhook_sender import sender_for
 
 OUTBOX_BATCH = 50
