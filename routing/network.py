@@ -85,7 +85,7 @@ class Source:
 class Network:
     """The loaded network: a networkx DiGraph whose edges carry the parallel legs between two places."""
 
-    graph: nx.DiGraph
+    graph: nx.DiGraph[str]
     places: dict[str, Place]
     sources: dict[str, Source]
     observed_services: tuple[Mapping[str, Any], ...] = ()
@@ -182,7 +182,7 @@ def network_from_dict(
         raise NetworkError(problems)
     names = names or {}
     places = {n["id"]: _place(n, names.get(n["id"], ())) for n in merged["nodes"]}
-    graph = nx.DiGraph()
+    graph: nx.DiGraph[str] = nx.DiGraph()
     for place in places.values():
         graph.add_node(place.id, place=place)
     for edge in merged["edges"]:

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import networkx as nx
 from geopy.distance import geodesic
@@ -240,7 +240,11 @@ class Router:
                 dwell = network.place(v).dwell
                 return leg.hours.typical + (dwell.typical if dwell else 0.0)
 
-            dist, paths = nx.single_source_dijkstra(network.graph, source, weight=weight)
+            # Without a target networkx answers (distances, paths) by node; its stubs also allow a float.
+            dist, paths = cast(
+                tuple[dict[str, float], dict[str, list[str]]],
+                nx.single_source_dijkstra(network.graph, source, weight=weight),
+            )
             self._trees[key] = (dict(dist), dict(paths))
         return self._trees[key]
 

@@ -25,40 +25,27 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
         hops = int(app.config["PROXY_HOPS"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+    # The rooms are imported here, not at the top: importing the package must not build the app.
     from web import db, errors, logs, metrics, openapi
-    from web.api import carriers as api_carriers
-    from web.api import eta as api_eta
-    from web.api import health
-    from web.api import public as api_public
+    from web.access import key_limits, public_limits
+    from web.api import apidoc, carriers, eta, health, merchants, operators, public
+    from web.cli import register_commands
+    from web.pages import dashboard, i18n, security, shopper
 
     logs.configure(app.config.get("LOG_LEVEL", "INFO"), json_logs=app.config.get("JSON_LOGS", True))
     db.init_app(app)
     errors.register(app)
     logs.init_app(app)
     metrics.init_app(app)
-    for blueprint in (health.bp, api_public.bp, api_eta.bp, api_carriers.bp):
-        app.register_blueprint(blueprint)
-    from web.api import operators as api_operators
-
-    app.register_blueprint(api_operators.bp)
-    from web.api import merchants as api_merchants
-    from web.pages import dashboard
-
-    app.register_blueprint(api_merchants.bp)
+    for api in (health, public, eta, carriers, operators, merchants):
+        app.register_blueprint(api.bp)
     app.register_blueprint(dashboard.bp)
-    from web.access import public_limits as limits
-    from web.pages import i18n, security
-    from web.pages import shopper as pages
-
     i18n.init_app(app)
     security.register(app)
-    app.register_blueprint(pages.bp)
-    limits.init_app(app)  # after the public blueprints: it puts them under the rate limits
-    from web.access import key_limits as ratelimits_api
-
-    ratelimits_api.init_app(app)  # per key and per address on the authenticated APIs
+    app.register_blueprint(shopper.bp)
+    public_limits.init_app(app)  # after the public blueprints: it puts them under the rate limits
+    key_limits.init_app(app)  # per key and per address on the authenticated APIs
     openapi.register(app)
-    from web.cli import register_commands
-
+    app.register_blueprint(apidoc.bp)
     register_commands(app)
     return app

@@ -47,11 +47,8 @@ CARRIER_SEGMENT = re.compile(r"/carriers/\{(\w+)\}")
 
 
 def register(app: Flask) -> None:
-    """Attach spectree, serve the document at /api/openapi.json and its page at /apidoc/swagger/."""
-    from web.api import apidoc
-
+    """Attach spectree and serve the document at /api/openapi.json (its page is web/api/apidoc.py)."""
     spec.register(app)
-    app.register_blueprint(apidoc.bp)
 
     @app.get("/api/openapi.json", endpoint="api_document")
     def document() -> Response:
