@@ -1,8 +1,11 @@
-"""Delivering merchant webhooks: claim due outbox messages, sign, send, log each attempt, retry.
+"""Delivering merchant webhooks: claim due outbox messages, sign them, log each attempt, retry.
 
-Pure over a Session: the network is behind the ``Sender`` passed in (web/feeds/webhook_sender.py). Several
-processors may run at once: on PostgreSQL each claims rows with ``FOR UPDATE SKIP LOCKED`` and a lease;
-on SQLite ``BEGIN IMMEDIATE`` serialises the claims. Only the oldest pending message of a parcel for a
+The steps, each over a Session and flushing only: ``claim_batch`` takes due messages under a lease,
+``webhook_request`` signs one, ``record_attempt`` logs what the receiver answered. The loop that commits
+after the claim and after each attempt, and sends over the network in between (through a ``Sender``,
+web/feeds/webhook_sender.py), is the scheduler's job (web/worker/merchant_jobs.py). Several processors
+may run at once: on PostgreSQL each claims rows with ``FOR UPDATE SKIP LOCKED`` and a lease; on SQLite
+``BEGIN IMMEDIATE`` serialises the claims. Only the oldest pending message of a parcel for a
 subscription is ever due, so a receiver gets each parcel's events in order. Failed attempts are retried
 after 30 s, doubling up to one hour, for 24 hours; then the message is marked failed.
 """
@@ -20,7 +23,6 @@ from sqlalchemy import exists, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from tracking import models
-from tracking.types import utcnow
 
 FIRST_RETRY = timedelta(seconds=30)
 MAX_RETRY = timedelta(hours=1)
@@ -100,7 +102,9 @@ def retry_delay(attempt: int) -> timedelta:
 
 
 @dataclass(slots=True)
-class _Claimed:
+class ClaimedMessage:
+    """A message claimed for one delivery attempt, with its subscription's URL and secret."""
+
     id: int
     event: str
     payload: str
@@ -117,8 +121,9 @@ def envelope(message_id: int, event: str, created_at: datetime, payload: str) ->
     return (head[:-1] + ',"data":' + payload + "}").encode()
 
 
-def _claim(session: Session, now: datetime, batch: int, lease: timedelta) -> list[_Claimed]:
-    """Take up to ``batch`` due messages, the oldest pending one per (subscription, parcel); commits."""
+def claim_batch(session: Session, now: datetime, batch: int, lease: timedelta) -> list[ClaimedMessage]:
+    """Take up to ``batch`` due messages, the oldest pending one per (subscription, parcel), leased until
+    ``now + lease``; flushes only: the claim holds once the caller commits it (before sending)."""
     m = models.OutboxMessage
     earlier = aliased(m)
     blocked = (
@@ -148,7 +153,6 @@ def _claim(session: Session, now: datetime, batch: int, lease: timedelta) -> lis
         query = query.with_for_update(skip_locked=True, of=m)
     ids = list(session.scalars(query))
     if not ids:
-        session.commit()
         return []
     session.execute(update(m).where(m.id.in_(ids)).values(claimed_until=now + lease))
     s = models.WebhookSubscription
@@ -158,12 +162,24 @@ def _claim(session: Session, now: datetime, batch: int, lease: timedelta) -> lis
         .where(m.id.in_(ids))
         .order_by(m.id)
     ).all()
-    session.commit()
-    return [_Claimed(*row) for row in rows]
+    return [ClaimedMessage(*row) for row in rows]
 
 
-def _record(session: Session, message: _Claimed, result: SendResult, now: datetime) -> str:
-    """Log the attempt and move the message on: delivered, retried later, or failed; commits."""
+def webhook_request(message: ClaimedMessage, now: datetime) -> WebhookRequest:
+    """The signed POST of one delivery attempt, timestamped ``now``."""
+    body = envelope(message.id, message.event, message.created_at, message.payload)
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "Silkway-Webhooks/1",
+        "Silkway-Event-Id": f"evt_{message.id}",
+        "Silkway-Event-Type": message.event,
+        SIGNATURE_HEADER: signature_header(message.secret, int(now.timestamp()), body),
+    }
+    return WebhookRequest(message.url, body, headers, now)
+
+
+def record_attempt(session: Session, message: ClaimedMessage, result: SendResult, now: datetime) -> str:
+    """Log the attempt and move the message on: "delivered", "retrying" (later) or "failed"; flushes only."""
     attempt = message.attempts + 1
     error = None if result.ok else (result.error or f"the receiver answered HTTP {result.status_code}")
     values: dict[str, Any] = {"attempts": attempt, "claimed_until": None, "last_error": error and error[:500]}
@@ -189,40 +205,8 @@ def _record(session: Session, message: _Claimed, result: SendResult, now: dateti
             succeeded=result.ok,
         )
     )
-    session.commit()
+    session.flush()
     return outcome
-
-
-def process_outbox(
-    session: Session,
-    sender: Sender,
-    now: datetime | None = None,
-    *,
-    batch: int = 50,
-    lease: timedelta = timedelta(minutes=15),
-) -> OutboxCounts:
-    """Send the due messages once each, signed, and record every attempt; commits its own transactions."""
-    now = now or utcnow()
-    counts = OutboxCounts()
-    claimed = _claim(session, now, batch, lease)
-    counts.claimed = len(claimed)
-    timestamp = int(now.timestamp())
-    for message in claimed:
-        body = envelope(message.id, message.event, message.created_at, message.payload)
-        headers = {
-            "Content-Type": "application/json",
-            "User-Agent": "Silkway-Webhooks/1",
-            "Silkway-Event-Id": f"evt_{message.id}",
-            "Silkway-Event-Type": message.event,
-            SIGNATURE_HEADER: signature_header(message.secret, timestamp, body),
-        }
-        try:
-            result = sender.send(WebhookRequest(message.url, body, headers, now))
-        except Exception as exc:  # a sender bug must not leave the message claimed and unlogged
-            result = SendResult(None, f"{type(exc).__name__}: {exc}")
-        outcome = _record(session, message, result, now)
-        setattr(counts, outcome, getattr(counts, outcome) + 1)
-    return counts
 
 
 @dataclass(frozen=True, slots=True)

@@ -210,6 +210,60 @@ def test_crash_between_fetch_and_commit_refetches_the_page(
     assert len(timeline(client)) == 4
 
 
+def test_a_page_whose_first_store_collides_is_stored_with_its_cursor_on_the_retry(
+    pull_app, cursor_feed, session, monkeypatch, client
+):
+    from sqlalchemy.exc import IntegrityError
+
+    import web.ingestion
+
+    cursor_feed.events.extend(scan(hour) for hour in range(1, 5))
+    real = web.ingestion.store_payload
+    calls = {"n": 0}
+
+    def collide_once(*args: Any, **kwargs: Any) -> Any:
+        calls["n"] += 1
+        outcome = real(*args, **kwargs)  # written and flushed, then the commit collides
+        if calls["n"] == 1:
+            raise IntegrityError("INSERT INTO identifiers", {}, Exception("duplicate key value"))
+        return outcome
+
+    monkeypatch.setattr(web.ingestion, "store_payload", collide_once)
+    result = poll(pull_app, utcnow())
+    # The unit ran again: the page's events and its cursor are both committed, once.
+    assert (result.state, result.accepted, result.duplicates) == ("ok", 4, 0)
+    assert calls["n"] == 3  # the first page twice, the second once
+    assert feed_row(session).cursor == "c4" and stored_events(session) == 4
+    assert len(timeline(client)) == 4
+
+
+def test_a_rejected_page_stores_neither_its_events_nor_its_cursor(
+    pull_app, cursor_feed, session, monkeypatch
+):
+    import web.ingestion
+    from tracking.events import ItemError
+    from tracking.payloads import BatchRejected
+
+    now = utcnow()
+    cursor_feed.events.extend(scan(hour) for hour in range(1, 5))
+    real = web.ingestion.store_payload
+
+    def reject(*args: Any, **kwargs: Any) -> Any:
+        real(*args, **kwargs)  # written and flushed, then refused as a whole
+        raise BatchRejected([ItemError(0, "refused")], 2)
+
+    monkeypatch.setattr(web.ingestion, "store_payload", reject)
+    failed = poll(pull_app, now)
+    assert failed.state == "failed" and "1 of 2 items are invalid" in (failed.error or "")
+    feed = feed_row(session)
+    assert feed.cursor is None and feed.failures == 1 and stored_events(session) == 0
+    assert session.scalar(select(func.count()).select_from(models.RawPayload)) == 0
+    session.rollback()
+    monkeypatch.setattr(web.ingestion, "store_payload", real)
+    assert poll(pull_app, feed.next_poll_at).accepted == 4
+    assert feed_row(session).cursor == "c4" and stored_events(session) == 4
+
+
 def test_reading_the_feed_again_from_the_start_stores_nothing_twice(
     pull_app, cursor_feed, fake, silkway, session
 ):
@@ -346,6 +400,37 @@ def test_a_number_russian_post_has_no_data_for_is_a_notice_not_a_failed_ticket(
     row = session.scalars(select(models.RussianPostTicket)).one()
     assert row.status == "done" and row.last_error is None
     session.rollback()
+
+
+def test_a_ticket_answer_whose_first_store_collides_is_stored_with_the_ticket_done(
+    pull_app, russian_post, client, session, monkeypatch
+):
+    from sqlalchemy.exc import OperationalError
+
+    import web.ingestion
+
+    now = utcnow()
+    poll(pull_app, now)
+    real = web.ingestion.store_payload
+    calls = {"n": 0}
+
+    def collide_once(*args: Any, **kwargs: Any) -> Any:
+        calls["n"] += 1
+        outcome = real(*args, **kwargs)
+        if calls["n"] == 1:
+            raise OperationalError("UPDATE parcels", {}, Exception("deadlock detected"))
+        return outcome
+
+    monkeypatch.setattr(web.ingestion, "store_payload", collide_once)
+    fetched = poll(pull_app, now + timedelta(minutes=15))
+    assert (fetched.state, fetched.tickets_fetched, fetched.accepted, fetched.duplicates) == ("ok", 1, 2, 0)
+    assert calls["n"] == 2
+    row = session.scalars(select(models.RussianPostTicket)).one()
+    assert row.status == "done" and row.attempts == 1 and row.raw_payload_id is not None
+    pulled = session.scalars(select(models.RawPayload.id).where(models.RawPayload.source == "pull")).all()
+    assert pulled == [row.raw_payload_id]
+    session.rollback()
+    assert timeline(client, RP_NUMBER)[0]["status"] == "delivered"
 
 
 def test_russian_post_is_asked_again_after_the_submit_interval(pull_app, russian_post):

@@ -24,9 +24,9 @@ from flask.testing import FlaskClient
 from tests.conftest import bearer
 from tests.web.support import ago, register_parcels
 from tracking.types import utcnow
-from tracking.webhook_delivery import SendResult, WebhookRequest, process_outbox
+from tracking.webhook_delivery import SendResult, WebhookRequest
 from web.feeds.webhook_sender import FakeSender, sender_for
-from web.worker.merchant_jobs import process_outbox_job, stalled_parcels_job
+from web.worker.merchant_jobs import process_outbox, process_outbox_job, stalled_parcels_job
 
 HOOKS = "/api/v1/webhooks"
 RECEIVER = "http://127.0.0.1:9/hooks"

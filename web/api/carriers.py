@@ -10,7 +10,7 @@ from tracking import models
 from web.access.auth import require_carrier
 from web.access.signing import check_push_signature
 from web.api.schemas import CanonicalPayload, IngestResult, ProblemBody
-from web.db import get_session
+from web.db import commit_unit, get_session
 from web.errors import Problem, check_carrier_code, json_response
 from web.ingestion import BatchRejected, PayloadUnreadable, accept_payload
 from web.metrics import record_ingest
@@ -64,15 +64,18 @@ def post_events(carrier: str) -> Response:
         raise Problem(400, "Empty Body", "the request body is empty; send the carrier's payload")
     partial = request.args.get("partial", "false").lower() in {"1", "true", "yes"}
     try:
-        outcome = accept_payload(
+        outcome = commit_unit(
             session,
-            row,
-            raw,
-            request.content_type or "application/octet-stream",
-            source="push",
-            partial=partial,
-            resolve=resolver(),
-            max_events=current_app.config["MAX_BATCH_EVENTS"],
+            lambda: accept_payload(
+                session,
+                row,
+                raw,
+                request.content_type or "application/octet-stream",
+                source="push",
+                partial=partial,
+                resolve=resolver(),
+                max_events=current_app.config["MAX_BATCH_EVENTS"],
+            ),
         )
     except PayloadUnreadable as exc:
         record_ingest(carrier, 0, 0, 1)

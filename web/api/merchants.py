@@ -9,7 +9,6 @@ from typing import Any
 import orjson
 from flask import Blueprint, Response, current_app, request
 from spectree import Response as Doc
-from sqlalchemy.exc import IntegrityError, OperationalError
 
 from tracking import models
 from tracking.accounts import Principal
@@ -43,7 +42,7 @@ from web.api.merchant_schemas import (
 )
 from web.api.network_lookup import check_place, check_service
 from web.api.schemas import ProblemBody
-from web.db import get_session
+from web.db import commit_unit, get_session
 from web.errors import Problem, json_response
 from web.feeds.webhook_sender import resolve_host
 from web.openapi import BEARER, spec
@@ -138,21 +137,13 @@ def register_parcels() -> Response:
         error = {"field": "parcels", "error": "parcels must be a list of parcel objects"}
         raise Problem(422, "Invalid Parcels", error["error"], errors=[error], slug="invalid-parcels")
     session = get_session()
-    assert principal.merchant_id is not None
+    merchant_id = principal.merchant_id
+    assert merchant_id is not None
     try:
         registrations = parse_registrations(items, check_place, check_service)
-        for attempt in range(RETRIES):
-            try:
-                done = register(session, principal.merchant_id, registrations)
-                session.commit()
-                break
-            except (IntegrityError, OperationalError):
-                # Another request registered or scanned one of these numbers first: look again.
-                session.rollback()
-                if attempt == RETRIES - 1:
-                    raise
+        # Another request registering or scanning one of these numbers first makes the unit look again.
+        done = commit_unit(session, lambda: register(session, merchant_id, registrations), retries=RETRIES)
     except RegistrationRejected as exc:
-        session.rollback()
         raise rejected(exc) from None
     parcels = parcels_by_id(session, [d.parcel_id for d in done])
     out = [{**parcel_json(parcels[d.parcel_id]), "created": d.created} for d in done]
@@ -366,8 +357,8 @@ def create_webhook() -> Response:
             slug="invalid-webhook",
         ) from None
     session = get_session()
-    row = create_subscription(session, principal.merchant_id, url, events, description)
-    session.commit()
+    merchant_id = principal.merchant_id
+    row = commit_unit(session, lambda: create_subscription(session, merchant_id, url, events, description))
     return json_response(webhook_json(row, secret=True), 201)
 
 
@@ -397,10 +388,8 @@ def own_webhook(subscription_id: int) -> models.WebhookSubscription:
 @spec.validate(resp=Doc(HTTP_204=None, **ERRORS), tags=["merchants"], security=BEARER, skip_validation=True)
 def delete_webhook(subscription_id: int) -> Response:
     """Unsubscribe: nothing more is sent (pending deliveries are cancelled)."""
-    row = own_webhook(subscription_id)
-    session = get_session()
-    delete_subscription(session, row, utcnow())
-    session.commit()
+    now = utcnow()
+    commit_unit(get_session(), lambda: delete_subscription(get_session(), own_webhook(subscription_id), now))
     return Response(status=204)
 
 

@@ -16,7 +16,7 @@ from tracking.types import utcnow
 from web.access.auth import require
 from web.access.signing import SIGNATURE_HEADER, TRACK17_HEADER, new_secret
 from web.api.schemas import ProblemBody
-from web.db import get_session
+from web.db import commit_unit, get_session
 from web.errors import Problem, check_carrier_code, json_response
 from web.openapi import BEARER, spec
 
@@ -137,15 +137,19 @@ def set_signing_secret(code: str) -> Response:
         raise _bad_field(
             "grace_seconds", f"grace_seconds must be a whole number from 0 to {MAX_GRACE_SECONDS}"
         )
-    carrier = _carrier(code)
     now = utcnow()
-    if grace and carrier.signing_secret:
-        carrier.previous_signing_secret = carrier.signing_secret
-        carrier.previous_secret_until = now + timedelta(seconds=grace)
-    else:
-        carrier.previous_signing_secret = carrier.previous_secret_until = None
-    carrier.signing_secret = secret.strip()
-    get_session().commit()
+
+    def rotate() -> models.Carrier:
+        carrier = _carrier(code)
+        if grace and carrier.signing_secret:
+            carrier.previous_signing_secret = carrier.signing_secret
+            carrier.previous_secret_until = now + timedelta(seconds=grace)
+        else:
+            carrier.previous_signing_secret = carrier.previous_secret_until = None
+        carrier.signing_secret = secret.strip()
+        return carrier
+
+    carrier = commit_unit(get_session(), rotate)
     until = carrier.previous_secret_until
     answer = json_response(
         {
@@ -171,9 +175,12 @@ def set_signing_secret(code: str) -> Response:
 def delete_signing_secret(code: str) -> Response:
     """Stop requiring signed pushes from the carrier (its secrets are forgotten)."""
     require("operator")
-    carrier = _carrier(code)
-    carrier.signing_secret = carrier.previous_signing_secret = carrier.previous_secret_until = None
-    get_session().commit()
+
+    def forget() -> None:
+        carrier = _carrier(code)
+        carrier.signing_secret = carrier.previous_signing_secret = carrier.previous_secret_until = None
+
+    commit_unit(get_session(), forget)
     return Response(status=204)
 
 

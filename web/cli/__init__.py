@@ -9,13 +9,14 @@ from typing import Any
 import click
 from flask import Flask, current_app
 from flask.cli import ScriptInfo, with_appcontext
+from sqlalchemy.orm import Session
 
 from carriers import ADAPTERS, BUILT_IN_FORMATS
-from tracking import schema
+from tracking import models, schema
 from tracking.accounts import AccountError, create_key, ensure_carrier, ensure_merchant
 from web.cli.params import CARRIER_CODE
-from web.db import database, get_session
-from web.ingestion import BatchRejected, PayloadUnreadable, accept_payload
+from web.db import commit_unit, database, get_session, unit_of_work
+from web.ingestion import BatchRejected, Outcome, PayloadUnreadable, accept_payload
 from web.places import resolver
 
 
@@ -108,7 +109,8 @@ def keys_create(
 ) -> None:
     """Create an API key; it is printed once, alone on the last line."""
     session = get_session()
-    try:
+
+    def create() -> tuple[str, models.Carrier | None, models.Merchant | None]:
         carrier = merchant = None
         if role == "carrier":
             if not carrier_code:
@@ -122,8 +124,10 @@ def keys_create(
             if not merchant_name:
                 raise AccountError("--role merchant needs --merchant NAME")
             merchant = ensure_merchant(session, merchant_name)
-        key = create_key(session, role, carrier=carrier, merchant=merchant, label=label)
-        session.commit()
+        return create_key(session, role, carrier=carrier, merchant=merchant, label=label), carrier, merchant
+
+    try:
+        key, carrier, merchant = commit_unit(session, create)
     except AccountError as exc:
         raise click.UsageError(str(exc)) from None
     owner = f" for carrier {carrier.code} ({carrier.format})" if carrier else ""
@@ -154,8 +158,6 @@ def import_files(carrier_code: str, partial: bool, files: tuple[Path, ...]) -> N
     """Ingest native feed files of a carrier, with a progress bar and a summary."""
     from sqlalchemy import select
 
-    from tracking import models
-
     session = get_session()
     carrier = session.scalar(select(models.Carrier).where(models.Carrier.code == carrier_code))
     if carrier is None:
@@ -169,19 +171,9 @@ def import_files(carrier_code: str, partial: bool, files: tuple[Path, ...]) -> N
     notes: list[str] = []
     with click.progressbar(files, label="importing", file=sys.stderr, show_pos=True) as bar:
         for path in bar:
-            content_type = _content_type(path)
             try:
-                outcome = accept_payload(
-                    session,
-                    carrier,
-                    path.read_bytes(),
-                    content_type,
-                    source="file",
-                    partial=partial,
-                    resolve=resolver(),
-                )
+                outcome = _import_file(session, carrier, path, partial)
             except (PayloadUnreadable, BatchRejected) as exc:
-                session.rollback()
                 failed.append(f"{path}: {exc}")
                 continue
             totals["accepted"] += outcome.accepted
@@ -200,6 +192,17 @@ def import_files(carrier_code: str, partial: bool, files: tuple[Path, ...]) -> N
         click.echo(line, err=True)
     if failed and totals["accepted"] == 0 and totals["duplicates"] == 0:
         sys.exit(1)
+
+
+def _import_file(session: Session, carrier: models.Carrier, path: Path, partial: bool) -> Outcome:
+    """One file, one unit of work: stored and committed, or (unreadable, rejected) nothing written."""
+    raw, content_type = path.read_bytes(), _content_type(path)
+    return commit_unit(
+        session,
+        lambda: accept_payload(
+            session, carrier, raw, content_type, source="file", partial=partial, resolve=resolver()
+        ),
+    )
 
 
 def _content_type(path: Path) -> str:
@@ -271,7 +274,9 @@ def eta_backtest(split_at: str | None, test_days: int, settle_days: int, refit_d
     from web.eta.learning import backtest
 
     session = get_session()
-    session.commit()  # whatever the command's session did before, the replay starts a transaction of its own
+    # Whatever the command's session did before is committed: the replay reads in a transaction of its own.
+    with unit_of_work(session):
+        pass
     read_only(session)  # minutes of reading must not hold SQLite's write lock
     if split_at:
         try:

@@ -4,21 +4,24 @@ from __future__ import annotations
 
 import sys
 from datetime import UTC, datetime
+from functools import partial
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
 
 from carriers import ADAPTERS
 from tracking import feeds, models
 from tracking.accounts import AccountError, ensure_carrier
 from tracking.events import ParseResult, PayloadError
-from tracking.reprocess import forget_mapped_codes, payload_ids, reprocess_payload
+from tracking.ingest import PlaceResolver
+from tracking.reprocess import PayloadChange, forget_mapped_codes, payload_ids, reprocess_payload
 from tracking.types import utcnow
 from web.cli.params import CARRIER_CODE
-from web.db import get_session
+from web.db import commit_unit, get_session
 from web.feeds.client import PullSettings
 from web.feeds.pull import Poller, PollResult, feed_client, poll_feeds
 from web.places import resolver
@@ -39,16 +42,20 @@ def feeds_group() -> None:
 def feeds_add(carrier_code: str, kind: str, url: str) -> None:
     """Configure a carrier's feed (or re-point it); the scheduler polls it from its next tick."""
     session = get_session()
-    try:
+
+    def add() -> tuple[models.Carrier, models.FeedCursor, bool]:
         carrier = session.scalar(select(models.Carrier).where(models.Carrier.code == carrier_code))
+        registered = carrier is None
         if carrier is None:
             carrier = ensure_carrier(session, carrier_code, feeds.KIND_FORMATS[kind])
-            click.echo(f"registered carrier {carrier.code} ({carrier.format})", err=True)
-        feed = feeds.add_feed(session, carrier, kind, url)
-        session.commit()
+        return carrier, feeds.add_feed(session, carrier, kind, url), registered
+
+    try:
+        carrier, feed, registered = commit_unit(session, add)
     except (AccountError, feeds.FeedError) as exc:
-        session.rollback()
         raise click.UsageError(str(exc)) from None
+    if registered:
+        click.echo(f"registered carrier {carrier.code} ({carrier.format})", err=True)
     click.echo(f"feed {carrier.code} ({kind}) at {feed.base_url}: due now, cursor={feed.cursor or '-'}")
 
 
@@ -119,9 +126,7 @@ def reprocess_command(carrier_code: str | None, since: str | None) -> None:
     with click.progressbar(ids, label="reprocessing", file=sys.stderr, show_pos=True) as bar:
         for payload_id in bar:
             try:
-                change = reprocess_payload(session, payload_id, _parse, resolve)
-                owner = session.get(models.RawPayload, payload_id)
-                session.commit()
+                change, owner = commit_unit(session, partial(_reprocess, session, payload_id, resolve))
             except (PayloadError, IntegrityError, OperationalError) as exc:
                 session.rollback()
                 failed.append(f"payload {payload_id}: {exc}")
@@ -134,14 +139,23 @@ def reprocess_command(carrier_code: str | None, since: str | None) -> None:
             parcels |= change.parcel_ids if change.added or change.removed else set()
             mapped.setdefault(owner.carrier_id, set()).update(change.mapped_codes)
             unmapped.setdefault(owner.carrier_id, set()).update(change.unmapped_codes)
-    resolved = sum(forget_mapped_codes(session, cid, mapped[cid], unmapped[cid]) for cid in mapped)
-    session.commit()
+    resolved = commit_unit(
+        session, lambda: sum(forget_mapped_codes(session, cid, mapped[cid], unmapped[cid]) for cid in mapped)
+    )
     summary = " ".join(f"{key}={value}" for key, value in totals.items())
     click.echo(f"{summary} parcels_corrected={len(parcels)} codes_resolved={resolved} failed={len(failed)}")
     for line in failed:
         click.echo(line, err=True)
     if failed:
         sys.exit(1)
+
+
+def _reprocess(
+    session: Session, payload_id: int, resolve: PlaceResolver | None
+) -> tuple[PayloadChange, models.RawPayload | None]:
+    """One payload reprocessed, as one unit of work."""
+    change = reprocess_payload(session, payload_id, _parse, resolve)
+    return change, session.get(models.RawPayload, payload_id)
 
 
 def _parse(carrier: models.Carrier, raw: bytes, content_type: str) -> ParseResult:

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from carriers import ADAPTERS, BUILT_IN_FORMATS
 from tracking import models, schema
 from tracking.accounts import create_key, ensure_carrier, ensure_merchant
-from web.db import database
+from web.db import commit_unit, database
 from web.demo import state, truth
 from web.demo.emit.feed import ClientTransport, Feed, FeedStats
 from web.demo.journeys import CDEK, CN, RP, Journey
@@ -154,7 +154,8 @@ def ticks(days: int, now: datetime) -> int:
 
 def _accounts(world: World) -> tuple[dict[str, str], dict[str, str]]:
     session = database().session()
-    try:
+
+    def keys() -> tuple[dict[str, str], dict[str, str]]:
         carriers = {}
         for code in CARRIERS:
             fmt = BUILT_IN_FORMATS.get(code, code)
@@ -169,8 +170,10 @@ def _accounts(world: World) -> tuple[dict[str, str], dict[str, str]]:
             if merchant.uses_api:
                 row = ensure_merchant(session, merchant.name)
                 merchants[merchant.name] = create_key(session, "merchant", merchant=row, label="demo world")
-        session.commit()
         return carriers, merchants
+
+    try:
+        return commit_unit(session, keys)
     finally:
         session.close()
 

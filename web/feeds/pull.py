@@ -3,11 +3,12 @@
 Two kinds of feed (configured per carrier in ``feed_cursors``, see tracking/feeds.py and docs/pull.md):
 
 - ``cursor``: ``GET {base}/events?cursor=X`` answers ``{"events": [canonical events], "next_cursor"}``.
-  Each page goes through ``accept_payload(..., source="pull")`` and the cursor moves in the same
-  transaction that stores the page's events: a crash between fetch and commit re-fetches the page,
-  and the duplicates that brings are harmless (ingestion is idempotent).
+  Each page is one unit of work (web.db.commit_unit): it moves the cursor and stores the page's events
+  through ``accept_payload(..., source="pull")``, and commits both at once; a collision with another
+  writer redoes both. A crash between fetch and commit re-fetches the page, and the duplicates that
+  brings are harmless (ingestion is idempotent).
 - ``russian_post``: the batch ticket flow (web/feeds/russian_post.py): numbers are submitted for a
-  ticket, whose answer is fetched later and ingested in the transaction that marks the ticket done.
+  ticket, whose answer is fetched later and ingested in the unit of work that marks the ticket done.
 
 The HTTP side (rate limits, retries, Retry-After) is web/feeds/client.py; parsing is the carriers'.
 A failed poll leaves the cursor where it was and postpones the feed with exponential backoff.
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -30,54 +31,19 @@ from tracking import feeds, models
 from tracking.events import PayloadError
 from tracking.ingest import PlaceResolver
 from tracking.types import utcnow
+from web.db import commit_unit
 from web.feeds.client import FeedClient, FetchFailed, PullSettings, RetryLater
+from web.feeds.polling import PollResult
 from web.feeds.russian_post import poll_russian_post
-from web.ingestion import Outcome, PayloadUnreadable, accept_payload
+from web.ingestion import BatchRejected, Outcome, PayloadUnreadable, accept_payload
 from web.places import resolver
+
+__all__ = ["PollResult", "Poller", "feed_client", "poll_feeds", "poll_feeds_job", "register_jobs"]
 
 log = logging.getLogger("silkway.pull")
 
 SessionFactory = Callable[[], Session]
 SOAP_HEADERS = {"Content-Type": "text/xml; charset=utf-8"}
-
-
-@dataclass(slots=True)
-class PollResult:
-    """What one poll of one feed did."""
-
-    carrier: str
-    kind: str
-    state: str = "ok"  # ok, failed, rate_limited
-    pages: int = 0
-    accepted: int = 0
-    duplicates: int = 0
-    rejected: int = 0
-    ignored: int = 0
-    tickets_submitted: int = 0
-    tickets_fetched: int = 0
-    tickets_waiting: int = 0
-    error: str | None = None
-    notes: list[str] = field(default_factory=list)
-
-    def count(self, outcome: Outcome) -> None:
-        """Add an ingestion outcome to the totals."""
-        self.accepted += outcome.accepted
-        self.duplicates += outcome.duplicates
-        self.rejected += len(outcome.rejected)
-        self.ignored += outcome.ignored
-
-    def summary(self) -> str:
-        """One line for logs and the CLI."""
-        line = (
-            f"{self.carrier} ({self.kind}): {self.state} pages={self.pages} accepted={self.accepted} "
-            f"duplicates={self.duplicates} rejected={self.rejected} ignored={self.ignored}"
-        )
-        if self.kind == "russian_post":
-            line += (
-                f" tickets_submitted={self.tickets_submitted} tickets_fetched={self.tickets_fetched}"
-                f" tickets_waiting={self.tickets_waiting}"
-            )
-        return line + (f" error={self.error}" if self.error else "")
 
 
 @dataclass(slots=True)
@@ -146,37 +112,37 @@ class Poller:
         nxt: str | None,
         raw: bytes,
     ) -> bool:
-        feed = self.feed(session, feed_id)
-        if feed.cursor != cursor:
-            session.rollback()
+        def page() -> Outcome:
+            # One unit: the cursor moves with the page's events, and a retry after a collision redoes both.
+            feed = self.feed(session, feed_id)
+            if feed.cursor != cursor:
+                raise _CursorMoved
+            feed.cursor = nxt
+            feeds.record_success(feed, self.now, self.now)
+            return self.ingest(session, feed.carrier, raw, "application/json")
+
+        try:
+            outcome = commit_unit(session, page)
+        except _CursorMoved:
             result.notes.append("the cursor moved during the poll; page dropped")
             return False
-        # The cursor moves with the events: both are flushed and committed by accept_payload together.
-        feed.cursor = nxt
-        feeds.record_success(feed, self.now, self.now)
-        try:
-            outcome = self.ingest(session, feed.carrier, raw, "application/json")
-        except PayloadUnreadable as exc:
-            session.rollback()
+        except (PayloadUnreadable, BatchRejected) as exc:
             self.fail(session, feed_id, result, f"page at cursor {cursor!r}: {exc}")
             return False
-        if feed.cursor != nxt:
-            # accept_payload retried after a conflict, which rolled our change back: the events are
-            # committed now, so moving the cursor in a second transaction is safe.
-            feed.cursor = nxt
-            session.commit()
         result.count(outcome)
         return True
 
     def _cursor_done(
         self, session: Session, feed_id: int, expected: str | None, cursor: str | None, caught_up: bool
     ) -> None:
-        feed = self.feed(session, feed_id)
-        if feed.cursor == expected:
-            feed.cursor = cursor
-        wait = self.settings.number("PULL_FEED_INTERVAL_SECONDS") if caught_up else 0.0
-        feeds.record_success(feed, self.now, feeds.later(self.now, wait))
-        session.commit()
+        def done() -> None:
+            feed = self.feed(session, feed_id)
+            if feed.cursor == expected:
+                feed.cursor = cursor
+            wait = self.settings.number("PULL_FEED_INTERVAL_SECONDS") if caught_up else 0.0
+            feeds.record_success(feed, self.now, feeds.later(self.now, wait))
+
+        commit_unit(session, done)
 
     # -- shared --------------------------------------------------------------------------------
 
@@ -199,17 +165,20 @@ class Poller:
         try:
             return self.client.fetch(carrier, url, body, SOAP_HEADERS if body is not None else None)
         except RetryLater as exc:
-            feed = self.feed(session, feed_id)
-            feed.last_error, feed.last_polled_at = str(exc), self.now
-            feed.next_poll_at = feeds.later(self.now, exc.seconds)
-            session.commit()
-            result.state, result.error = "rate_limited", str(exc)
+            error, seconds = str(exc), exc.seconds
+            commit_unit(session, lambda: self._postpone(session, feed_id, error, seconds))
+            result.state, result.error = "rate_limited", error
         except FetchFailed as exc:
             self.fail(session, feed_id, result, str(exc))
         return None
 
+    def _postpone(self, session: Session, feed_id: int, error: str, seconds: float) -> None:
+        feed = self.feed(session, feed_id)
+        feed.last_error, feed.last_polled_at = error, self.now
+        feed.next_poll_at = feeds.later(self.now, seconds)
+
     def ingest(self, session: Session, carrier: models.Carrier, raw: bytes, content_type: str) -> Outcome:
-        """Store a pulled payload through the one ingestion path; commits what the session holds."""
+        """Store a pulled payload through the one ingestion path; flushes, the caller's unit commits."""
         return accept_payload(
             session,
             carrier,
@@ -222,16 +191,23 @@ class Poller:
         )
 
     def fail(self, session: Session, feed_id: int, result: PollResult, error: str) -> None:
-        """Record a failed poll (cursor untouched) and postpone the feed with backoff; commits."""
-        feed = self.feed(session, feed_id)
-        delay = feeds.backoff_seconds(
-            feed.failures + 1,
-            self.settings.number("PULL_FAILURE_BACKOFF_BASE_SECONDS"),
-            self.settings.number("PULL_FAILURE_BACKOFF_CAP_SECONDS"),
-        )
-        feeds.record_failure(feed, self.now, error, feeds.later(self.now, delay))
-        session.commit()
+        """Record a failed poll (cursor untouched) and postpone the feed with backoff, as a unit of work."""
+
+        def record() -> None:
+            feed = self.feed(session, feed_id)
+            delay = feeds.backoff_seconds(
+                feed.failures + 1,
+                self.settings.number("PULL_FAILURE_BACKOFF_BASE_SECONDS"),
+                self.settings.number("PULL_FAILURE_BACKOFF_CAP_SECONDS"),
+            )
+            feeds.record_failure(feed, self.now, error, feeds.later(self.now, delay))
+
+        commit_unit(session, record)
         result.state, result.error = "failed", error
+
+
+class _CursorMoved(Exception):
+    """Another poll moved the feed's cursor since this one read it: its page is dropped."""
 
 
 def _page(raw: bytes) -> tuple[str | None, int]:
@@ -259,7 +235,7 @@ def feed_client(app: Flask) -> FeedClient:
 
 
 def poll_feeds(app: Flask, now: datetime | None = None) -> list[PollResult]:
-    """Poll every feed that is due at ``now``; one transaction per page or ticket."""
+    """Poll every feed that is due at ``now``; one unit of work per page or ticket."""
     now = now or utcnow()
     factory: SessionFactory = app.extensions["silkway.db"].session
     with factory() as session:

@@ -4,15 +4,15 @@ Submit (getTicket): the numbers of parcels not delivered yet (tracking.feeds.rus
 most 3000 a ticket, each ticket stored with ``fetch_after`` = now + RUSSIAN_POST_TICKET_DELAY_SECONDS.
 Fetch (getResponseByTicket) once due: "not ready" asks again RUSSIAN_POST_TICKET_RETRY_SECONDS later,
 "expired" gives the ticket up, and a ready answer goes through ``accept_payload(..., source="pull")``
-in the same transaction that marks the ticket done. A new batch is submitted when no ticket is pending
-and RUSSIAN_POST_SUBMIT_INTERVAL_SECONDS have passed since the last one.
+in the same unit of work (web.db.commit_unit) that marks the ticket done: a retry after a collision
+redoes both. A new batch is submitted when no ticket is pending and RUSSIAN_POST_SUBMIT_INTERVAL_SECONDS
+have passed since the last one.
 """
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from functools import partial
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,15 +21,15 @@ from carriers import russian_post_ticket as tickets
 from carriers.xmlfeed import first, load_xml, text
 from tracking import feeds, models
 from tracking.events import PayloadError
+from tracking.payloads import Outcome
+from web.db import commit_unit
+from web.feeds.polling import FeedPoller, PollResult
 from web.ingestion import PayloadUnreadable
-
-if TYPE_CHECKING:
-    from web.feeds.pull import Poller, PollResult
 
 TICKET_LIFETIME = timedelta(hours=32)
 
 
-def poll_russian_post(poller: Poller, session: Session, feed_id: int, result: PollResult) -> None:
+def poll_russian_post(poller: FeedPoller, session: Session, feed_id: int, result: PollResult) -> None:
     """Fetch the feed's due tickets, submit a new batch when one is due, and schedule the next poll."""
     login, password = (
         poller.settings.values["RUSSIAN_POST_LOGIN"],
@@ -40,24 +40,31 @@ def poll_russian_post(poller: Poller, session: Session, feed_id: int, result: Po
             session, feed_id, result, "set SILKWAY_RUSSIAN_POST_LOGIN and SILKWAY_RUSSIAN_POST_PASSWORD"
         )
         return
-    feeds.expire_stale_tickets(session, feed_id, poller.now - TICKET_LIFETIME)
-    due = [(t.id, t.ticket) for t in feeds.pending_tickets(session, feed_id) if t.fetch_after <= poller.now]
-    session.commit()
+
+    def expire_and_list() -> list[tuple[int, str]]:
+        feeds.expire_stale_tickets(session, feed_id, poller.now - TICKET_LIFETIME)
+        pending = feeds.pending_tickets(session, feed_id)
+        return [(t.id, t.ticket) for t in pending if t.fetch_after <= poller.now]
+
+    due = commit_unit(session, expire_and_list)
     for ticket_id, ticket in due:
         if not _fetch_ticket(poller, session, feed_id, result, ticket_id, ticket, login, password):
             return
     idle = not feeds.pending_tickets(session, feed_id) and _submission_due(poller, session, feed_id)
     if idle and not _submit(poller, session, feed_id, result, login, password):
         return
-    feed = poller.feed(session, feed_id)
-    waiting = feeds.pending_tickets(session, feed_id)
-    result.tickets_waiting = len(waiting)
-    feeds.record_success(feed, poller.now, _next_russian_post_poll(poller, session, feed_id, waiting))
-    session.commit()
+
+    def done() -> None:
+        feed = poller.feed(session, feed_id)
+        waiting = feeds.pending_tickets(session, feed_id)
+        result.tickets_waiting = len(waiting)
+        feeds.record_success(feed, poller.now, _next_russian_post_poll(poller, session, feed_id, waiting))
+
+    commit_unit(session, done)
 
 
 def _fetch_ticket(
-    poller: Poller,
+    poller: FeedPoller,
     session: Session,
     feed_id: int,
     result: PollResult,
@@ -74,43 +81,9 @@ def _fetch_ticket(
     )
     if raw is None:
         return False
-    row = session.get(models.RussianPostTicket, ticket_id)
-    if row is None or row.status != "pending":
-        session.rollback()
+    outcome = commit_unit(session, partial(_settle_ticket, poller, session, feed_id, ticket_id, raw))
+    if outcome is None:
         return True
-    row.attempts += 1
-    try:
-        check_ticket_answer(raw)
-    except tickets.TicketNotReady:
-        row.fetch_after = feeds.later(poller.now, poller.settings.number("RUSSIAN_POST_TICKET_RETRY_SECONDS"))
-        row.last_error = "not ready yet"
-        session.commit()
-        return True
-    except tickets.TicketError as exc:
-        row.status = "expired" if isinstance(exc, tickets.TicketExpired) else "failed"
-        row.last_error = str(exc)[: feeds.MAX_ERROR]
-        session.commit()
-        return True
-    except PayloadError as exc:
-        _ticket_retry(poller, row, f"unreadable answer: {exc}")
-        session.commit()
-        return True
-    row.status, row.fetched_at, row.last_error = "done", poller.now, None
-    try:
-        outcome = poller.ingest(session, poller.feed(session, feed_id).carrier, raw, "text/xml")
-    except PayloadUnreadable as exc:
-        session.rollback()
-        row = session.get(models.RussianPostTicket, ticket_id)
-        assert row is not None
-        row.attempts += 1
-        _ticket_retry(poller, row, f"unreadable answer: {exc}")
-        session.commit()
-        return True
-    row = session.get(models.RussianPostTicket, ticket_id)
-    assert row is not None
-    row.status, row.fetched_at = "done", poller.now
-    row.raw_payload_id = _latest_payload_id(session, poller.feed(session, feed_id).carrier_id, raw)
-    session.commit()
     result.count(outcome)
     result.tickets_fetched += 1
     if outcome.notices:
@@ -121,7 +94,43 @@ def _fetch_ticket(
     return True
 
 
-def _ticket_retry(poller: Poller, row: models.RussianPostTicket, error: str) -> None:
+def _settle_ticket(
+    poller: FeedPoller, session: Session, feed_id: int, ticket_id: int, raw: bytes
+) -> Outcome | None:
+    """The unit of work of a fetched answer: the ticket moves on and, once ready, its events are stored.
+
+    The outcome of the stored answer, or None when nothing was ingested (the ticket is not pending any
+    more, not ready yet, given up, or its answer unreadable and asked for again later).
+    """
+    row = session.get(models.RussianPostTicket, ticket_id)
+    if row is None or row.status != "pending":
+        return None
+    row.attempts += 1
+    try:
+        check_ticket_answer(raw)
+    except tickets.TicketNotReady:
+        row.fetch_after = feeds.later(poller.now, poller.settings.number("RUSSIAN_POST_TICKET_RETRY_SECONDS"))
+        row.last_error = "not ready yet"
+        return None
+    except tickets.TicketError as exc:
+        row.status = "expired" if isinstance(exc, tickets.TicketExpired) else "failed"
+        row.last_error = str(exc)[: feeds.MAX_ERROR]
+        return None
+    except PayloadError as exc:
+        _ticket_retry(poller, row, f"unreadable answer: {exc}")
+        return None
+    try:
+        # accept_payload reads the whole answer before it writes anything: nothing is stored yet.
+        outcome = poller.ingest(session, poller.feed(session, feed_id).carrier, raw, "text/xml")
+    except PayloadUnreadable as exc:
+        _ticket_retry(poller, row, f"unreadable answer: {exc}")
+        return None
+    row.status, row.fetched_at, row.last_error = "done", poller.now, None
+    row.raw_payload_id = outcome.raw_payload_id
+    return outcome
+
+
+def _ticket_retry(poller: FeedPoller, row: models.RussianPostTicket, error: str) -> None:
     row.last_error = error[: feeds.MAX_ERROR]
     if row.attempts >= poller.settings.number("RUSSIAN_POST_TICKET_MAX_ATTEMPTS"):
         row.status = "failed"
@@ -129,14 +138,14 @@ def _ticket_retry(poller: Poller, row: models.RussianPostTicket, error: str) -> 
         row.fetch_after = feeds.later(poller.now, poller.settings.number("RUSSIAN_POST_TICKET_RETRY_SECONDS"))
 
 
-def _submission_due(poller: Poller, session: Session, feed_id: int) -> bool:
+def _submission_due(poller: FeedPoller, session: Session, feed_id: int) -> bool:
     last = _last_submission(session, feed_id)
     interval = timedelta(seconds=poller.settings.number("RUSSIAN_POST_SUBMIT_INTERVAL_SECONDS"))
     return last is None or last + interval <= poller.now
 
 
 def _submit(
-    poller: Poller, session: Session, feed_id: int, result: PollResult, login: str, password: str
+    poller: FeedPoller, session: Session, feed_id: int, result: PollResult, login: str, password: str
 ) -> bool:
     feed = poller.feed(session, feed_id)
     url, carrier = feed.base_url, feed.carrier
@@ -155,24 +164,22 @@ def _submit(
         except PayloadError as exc:
             poller.fail(session, feed_id, result, f"getTicket: {exc}")
             return False
-        delay = poller.settings.number("RUSSIAN_POST_TICKET_DELAY_SECONDS")
-        feeds.add_ticket(
-            session,
-            poller.feed(session, feed_id),
-            ticket,
-            len(batch),
-            poller.now,
-            feeds.later(poller.now, delay),
-        )
-        session.commit()
+        fetch_after = feeds.later(poller.now, poller.settings.number("RUSSIAN_POST_TICKET_DELAY_SECONDS"))
+        commit_unit(session, partial(_add_ticket, poller, session, feed_id, ticket, len(batch), fetch_after))
         result.tickets_submitted += 1
     if not numbers:
         result.notes.append("no parcels to ask Russian Post about")
     return True
 
 
+def _add_ticket(
+    poller: FeedPoller, session: Session, feed_id: int, ticket: str, numbers: int, fetch_after: datetime
+) -> None:
+    feeds.add_ticket(session, poller.feed(session, feed_id), ticket, numbers, poller.now, fetch_after)
+
+
 def _next_russian_post_poll(
-    poller: Poller, session: Session, feed_id: int, waiting: list[models.RussianPostTicket]
+    poller: FeedPoller, session: Session, feed_id: int, waiting: list[models.RussianPostTicket]
 ) -> datetime:
     if waiting:
         return min(t.fetch_after for t in waiting)
@@ -196,19 +203,6 @@ def _last_submission(session: Session, feed_id: int) -> datetime | None:
         select(models.RussianPostTicket.requested_at)
         .where(models.RussianPostTicket.feed_id == feed_id)
         .order_by(models.RussianPostTicket.requested_at.desc())
-        .limit(1)
-    )
-    return session.scalar(query)
-
-
-def _latest_payload_id(session: Session, carrier_id: int, raw: bytes) -> int | None:
-    query = (
-        select(models.RawPayload.id)
-        .where(
-            models.RawPayload.carrier_id == carrier_id,
-            models.RawPayload.sha256 == hashlib.sha256(raw).hexdigest(),
-        )
-        .order_by(models.RawPayload.id.desc())
         .limit(1)
     )
     return session.scalar(query)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from web.worker.scheduler import Job
+from web.worker.job import Job
 
 DEFAULT_INTERVALS = {
     "eta_refresh": 3600,

@@ -7,17 +7,24 @@ from datetime import datetime, timedelta
 
 from flask import Flask
 
-from tracking.retention import Pruned, prune
+from tracking.retention import Pruned, prune_batch
+from web.db import commit_unit
 
 log = logging.getLogger("silkway.retention")
 DEFAULT_DAYS = 30
 
 
 def prune_job(app: Flask, now: datetime) -> Pruned:
-    """Delete what is past its retention; logs the counts."""
+    """Delete what is past its retention, one committed chunk at a time; logs the counts."""
     keep = timedelta(days=float(app.config.get("RETENTION_DAYS", DEFAULT_DAYS)))
+    cutoff = now - keep
+    messages = deliveries = ticks = 0
     with app.extensions["silkway.db"].session() as session:
-        pruned = prune(session, now, keep)
+        while (chunk := commit_unit(session, lambda: prune_batch(session, cutoff))) is not None:
+            messages, deliveries, ticks = (
+                messages + chunk.messages, deliveries + chunk.deliveries, ticks + chunk.job_ticks
+            )
+    pruned = Pruned(messages, deliveries, ticks)
     log.info(
         "retention: deleted %d webhook messages, %d delivery attempts, %d job ticks older than %s",
         pruned.messages, pruned.deliveries, pruned.job_ticks, keep,

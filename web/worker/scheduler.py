@@ -12,7 +12,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from apscheduler.jobstores.base import JobLookupError
@@ -22,46 +21,32 @@ from sqlalchemy import insert, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from tracking import models
-from web.db import Database
+from web.db import Database, commit_unit
+from web.worker.job import Job
+from web.worker.jobs import all_jobs
 from web.worker.leadership import Leadership
 
 log = logging.getLogger("silkway.scheduler")
 
-JobFunc = Callable[[Flask, datetime], object]
-
-
-@dataclass(frozen=True, slots=True)
-class Job:
-    """A periodic job: a function of (app, now) run every ``seconds``.
-
-    With ``after`` (another job's name) its first run in a scheduler waits until that job's first run has
-    ended: the ETA revisions wait for the first model of the refresh, so that they are worked out with the
-    model the lookups use rather than the prior it replaces a few seconds later.
-    """
-
-    name: str
-    func: JobFunc
-    seconds: int
-    after: str | None = None
+__all__ = ["Job", "claim_tick", "default_jobs", "run_job", "serve"]  # Job: web/worker/job.py
 
 
 def claim_tick(db: Database, job: Job, now: datetime) -> int | None:
     """Claim this job's current tick; the id of the claim, or None when another scheduler has it."""
     tick = int(now.timestamp()) // job.seconds
+    claim = (
+        insert(models.JobTick)
+        .values(job=job.name, tick=tick, started_at=now, status="running")
+        .returning(models.JobTick.id)
+    )
     with db.session() as session:
         try:
-            claim_id = session.execute(
-                insert(models.JobTick)
-                .values(job=job.name, tick=tick, started_at=now, status="running")
-                .returning(models.JobTick.id)
-            ).scalar_one()
-            session.commit()
+            # One attempt: a collision means another scheduler has the tick, and a busy database skips it.
+            claim_id = commit_unit(session, lambda: session.execute(claim).scalar_one(), retries=1)
         except IntegrityError:
-            session.rollback()
             return None
         except OperationalError:
             # The database is busy or away: skip this tick; the next one tries again.
-            session.rollback()
             log.warning("job %s: could not claim its tick (database busy or unavailable)", job.name)
             return None
     return int(claim_id)
@@ -82,14 +67,14 @@ def run_job(app: Flask, job: Job, now: datetime | None = None) -> str:
     except Exception as exc:  # a failing job must not stop the scheduler
         log.exception("job %s failed", job.name)
         status, error = "failed", f"{type(exc).__name__}: {exc}"[:500]
+    record = (
+        update(models.JobTick)
+        .where(models.JobTick.id == claim)
+        .values(status=status, error=error, finished_at=datetime.now(UTC))
+    )
     try:
         with db.session() as session:
-            session.execute(
-                update(models.JobTick)
-                .where(models.JobTick.id == claim)
-                .values(status=status, error=error, finished_at=datetime.now(UTC))
-            )
-            session.commit()
+            commit_unit(session, lambda: session.execute(record), retries=1)
     except OperationalError as exc:  # the database went away after the job: the tick's row says "running"
         log.warning("job %s finished (%s) but its tick could not be recorded: %s", job.name, status, exc)
     _observe(job.name, status, time.perf_counter() - started)
@@ -133,8 +118,6 @@ def _first_runs_release(
 
 def default_jobs(app: Flask) -> list[Job]:
     """Every periodic job of Silkway, with intervals from the app's configuration."""
-    from web.worker.jobs import all_jobs
-
     return all_jobs(app)
 
 
