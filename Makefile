@@ -52,9 +52,10 @@ demo: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 
 typecheck: $(STAMP)
-	$(BIN)/mypy tracking routing carriers
+	$(BIN)/mypy tracking routing carriers web
 
 pytest: $(STAMP)
 	$(BIN)/python -m pytest -n $${PYTEST_WORKERS:-2} -p no:cacheprovider

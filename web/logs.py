@@ -52,8 +52,8 @@ def configure(level: str = "INFO", json_logs: bool = True) -> None:
         handler._silkway = True  # type: ignore[attr-defined]
         root.addHandler(handler)
         root.propagate = False
-    for handler in root.handlers:
-        handler.setFormatter(
+    for each in root.handlers:
+        each.setFormatter(
             JsonFormatter() if json_logs else logging.Formatter("%(levelname)s %(name)s %(message)s")
         )
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from flask import Flask, Response
 from spectree import SecurityScheme, SpecTree
-from spectree.models import SecuritySchemeData
+from spectree.models import SecureType, SecuritySchemeData
 
 from tracking.accounts import CARRIER_CODE_REGEX, CARRIER_CODE_RULE
 from web.errors import json_response
@@ -31,12 +31,12 @@ spec = SpecTree(
     mode="strict",
     annotations=False,
     security_schemes=[
-        SecurityScheme(name="bearer", data=SecuritySchemeData(type="http", scheme="bearer")),
+        SecurityScheme(name="bearer", data=SecuritySchemeData(type=SecureType.HTTP, scheme="bearer")),
     ],
     description="Parcel tracking and delivery-time prediction for the China to Russia corridor.",
 )
 
-BEARER = {"bearer": []}
+BEARER: dict[str, list[str]] = {"bearer": []}
 CARRIER_CODE_SCHEMA: dict[str, Any] = {
     "type": "string",
     "pattern": f"^{CARRIER_CODE_REGEX}$",

@@ -9,7 +9,7 @@ import click
 from tracking.accounts import AccountError, check_carrier_code
 
 
-class CarrierCode(click.ParamType):
+class CarrierCode(click.ParamType):  # type: ignore[type-arg]
     """A carrier code, checked against the one pattern (tracking.accounts.CARRIER_CODE_REGEX).
 
     A malformed code is a usage error (exit status 2) that says what a code looks like, before any

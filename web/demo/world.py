@@ -113,7 +113,7 @@ class World:
         start, end = calendar.spring_festival(day.year)
         if start - timedelta(days=festival["before_days"]) <= day <= end + timedelta(days=1):
             factor *= festival["factor"]
-        return self.parcels_per_day * factor
+        return float(self.parcels_per_day * factor)
 
     def parcels_for_day(self, day: date) -> list[ParcelPlan]:
         """Every order placed on ``day`` (a pure function of the seed and the day)."""

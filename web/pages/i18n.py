@@ -157,7 +157,7 @@ def _skeleton(skeleton: str, language: str) -> tuple[Locale, Any]:
     locale = Locale.parse(language)
     found = skeleton
     if found not in locale.datetime_skeletons:
-        found = match_skeleton(skeleton, locale.datetime_skeletons)
+        found = match_skeleton(skeleton, locale.datetime_skeletons) or skeleton
     return locale, locale.datetime_skeletons[found]
 
 

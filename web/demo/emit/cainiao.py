@@ -128,7 +128,7 @@ def detail(world: World, scan: Scan) -> dict[str, object]:
 def module(world: World, entry: Module, pushed_at: datetime) -> dict[str, object]:
     """One parcel's module."""
     details = [detail(world, s) for s in sorted(entry.scans, key=lambda s: s.at, reverse=True)]
-    newest = entry.scans and max(entry.scans, key=lambda s: s.at)
+    newest = max(entry.scans, key=lambda s: s.at) if entry.scans else None
     status, status_desc = OVERALL.get(newest.code if newest else "", ("IN_TRANSIT", "In transit"))
     days = max(0, (pushed_at - entry.plan.ordered_at).days)
     out: dict[str, object] = {
