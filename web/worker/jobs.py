@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from flask import Flask
 
+from web.feeds import pull
+from web.worker import eta_jobs, merchant_jobs
+from web.worker import retention as retention_job
 from web.worker.job import Job
 
 DEFAULT_INTERVALS = {
@@ -22,10 +25,6 @@ def _interval(app: Flask, name: str) -> int:
 
 def all_jobs(app: Flask) -> list[Job]:
     """Every periodic job, with its interval from config ``JOB_<NAME>_SECONDS`` or the default."""
-    from web.feeds import pull
-    from web.worker import eta_jobs, merchant_jobs
-    from web.worker import retention as retention_job
-
     funcs = {
         "eta_refresh": eta_jobs.refresh_model_job,
         "eta_revisions": eta_jobs.revise_etas_job,
