@@ -1,13 +1,22 @@
-"""Carriers, merchants and their API keys. Keys are random, shown once, and stored as SHA-256."""
+"""Carriers, merchants and their API keys. Keys are random, shown once, and stored as SHA-256.
+
+A key's life: created (``create_key``), used (``authenticate``, and ``record_use`` at most once a
+``LAST_USED_RESOLUTION`` per key), found again by the prefix an operator sees (``find_keys``, ``list_keys``),
+then rotated (``rotate_key``: a successor for the same role and owner, the old key refused once its grace
+period ends) or revoked (``revoke_key``: refused from now on). ``revoked_at`` is the one instant from which
+a key is refused, so every check (the API's, the dashboard's) honours revocations and rotations alike.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from tracking import models
@@ -21,6 +30,10 @@ ROLES = ("carrier", "merchant", "operator")
 CARRIER_CODE_REGEX = "[a-z0-9_-]{2,40}"
 CODE_PATTERN = re.compile(CARRIER_CODE_REGEX)
 CARRIER_CODE_RULE = "2 to 40 lower-case letters, digits, - or _ (e.g. russian-post, 4px, acme_post)"
+# The stored prefix of a key: "sw_", the role's first three letters, "_" and five random characters.
+PREFIX_LENGTH = 12
+# "Last used" is kept to this resolution: a key in steady use costs one UPDATE this often, not one a request.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 class AccountError(ValueError):
@@ -38,6 +51,7 @@ class Principal:
     carrier_format: str | None = None
     merchant_id: int | None = None
     merchant_name: str | None = None
+    last_used_at: datetime | None = None
 
 
 def hash_key(key: str) -> str:
@@ -101,7 +115,7 @@ def create_key(
     session.add(
         models.ApiKey(
             key_hash=hash_key(key),
-            prefix=key[:12],
+            prefix=key[:PREFIX_LENGTH],
             role=role,
             carrier_id=carrier.id if carrier else None,
             merchant_id=merchant.id if merchant else None,
@@ -113,9 +127,9 @@ def create_key(
 
 
 def authenticate(session: Session, key: str) -> Principal | None:
-    """The principal for a presented key, or None when it is unknown or revoked."""
+    """The principal for a presented key, or None when it is unknown or revoked (or past its grace)."""
     row = session.scalar(select(models.ApiKey).where(models.ApiKey.key_hash == hash_key(key)))
-    if row is None or (row.revoked_at is not None and row.revoked_at <= utcnow()):
+    if row is None or not is_live(row, utcnow()):
         return None
     return Principal(
         key_id=row.id,
@@ -125,4 +139,137 @@ def authenticate(session: Session, key: str) -> Principal | None:
         carrier_format=row.carrier.format if row.carrier else None,
         merchant_id=row.merchant_id,
         merchant_name=row.merchant.name if row.merchant else None,
+        last_used_at=row.last_used_at,
     )
+
+
+def is_live(row: models.ApiKey, now: datetime) -> bool:
+    """True while the key is accepted: never revoked, or revoked (rotated) from an instant still to come."""
+    return row.revoked_at is None or row.revoked_at > now
+
+
+def use_is_stale(last_used_at: datetime | None, now: datetime) -> bool:
+    """True when a key's recorded last use is older than LAST_USED_RESOLUTION (or absent)."""
+    return last_used_at is None or now - last_used_at >= LAST_USED_RESOLUTION
+
+
+def record_use(session: Session, key_id: int, now: datetime) -> bool:
+    """Record that key ``key_id`` was used at ``now``, unless a use under LAST_USED_RESOLUTION ago is
+    already recorded (by another worker, say); True when it wrote. Flushes only."""
+    result = session.execute(
+        update(models.ApiKey)
+        .where(
+            models.ApiKey.id == key_id,
+            or_(
+                models.ApiKey.last_used_at.is_(None),
+                models.ApiKey.last_used_at <= now - LAST_USED_RESOLUTION,
+            ),
+        )
+        .values(last_used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+def owner(row: models.ApiKey) -> str:
+    """Whom a key acts for: its carrier's code, its merchant's name, or "-" (an operator key)."""
+    if row.carrier is not None:
+        return row.carrier.code
+    if row.merchant is not None:
+        return row.merchant.name
+    return "-"
+
+
+def find_keys(session: Session, prefix: str) -> list[models.ApiKey]:
+    """The keys that ``prefix`` designates: those whose stored prefix starts with it, or, given more
+    characters than a stored prefix has, the one key it is in full (so a leaked key can be named as is)."""
+    prefix = prefix.strip()
+    if not prefix:
+        return []
+    if len(prefix) > PREFIX_LENGTH:
+        found = session.scalar(select(models.ApiKey).where(models.ApiKey.key_hash == hash_key(prefix)))
+        return [found] if found is not None else []
+    query = (
+        select(models.ApiKey)
+        .where(models.ApiKey.prefix.startswith(prefix, autoescape=True))
+        .order_by(models.ApiKey.created_at, models.ApiKey.id)
+    )
+    return list(session.scalars(query))
+
+
+def list_keys(
+    session: Session,
+    now: datetime,
+    *,
+    role: str | None = None,
+    carrier: models.Carrier | None = None,
+    merchant: models.Merchant | None = None,
+    include_ended: bool = False,
+) -> Sequence[models.ApiKey]:
+    """The keys, oldest first, optionally of one role or owner; revoked ones (and rotated ones past their
+    grace) only with ``include_ended``."""
+    query = select(models.ApiKey).order_by(models.ApiKey.created_at, models.ApiKey.id)
+    if role is not None:
+        query = query.where(models.ApiKey.role == role)
+    if carrier is not None:
+        query = query.where(models.ApiKey.carrier_id == carrier.id)
+    if merchant is not None:
+        query = query.where(models.ApiKey.merchant_id == merchant.id)
+    if not include_ended:
+        query = query.where(or_(models.ApiKey.revoked_at.is_(None), models.ApiKey.revoked_at > now))
+    return session.scalars(query).all()
+
+
+def revoke_key(session: Session, row: models.ApiKey, now: datetime) -> bool:
+    """Refuse the key from ``now`` on (ending a rotated key's grace early); False, changing nothing, when
+    it was already refused. Flushes only."""
+    result = session.execute(
+        update(models.ApiKey)
+        .where(
+            models.ApiKey.id == row.id,
+            or_(models.ApiKey.revoked_at.is_(None), models.ApiKey.revoked_at > now),
+        )
+        .values(revoked_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if not getattr(result, "rowcount", 0):
+        session.refresh(row)
+        return False
+    session.refresh(row)
+    return True
+
+
+def rotate_key(session: Session, row: models.ApiKey, grace: timedelta, now: datetime) -> str:
+    """A new key in clear for the same role, owner and label as ``row``, which stays accepted for
+    ``grace`` more (not beyond a revocation already scheduled) and is then refused. AccountError when
+    ``row`` is revoked or was already rotated. Flushes only."""
+    if grace < timedelta(0):
+        raise AccountError("the grace period cannot be negative")
+    if not is_live(row, now):
+        raise AccountError(f"key {row.prefix} is revoked; create a new key with silkway keys create")
+    if row.replaced_by_id is not None:
+        successor = session.get(models.ApiKey, row.replaced_by_id)
+        raise AccountError(
+            f"key {row.prefix} was already rotated to {successor.prefix if successor else '?'}; rotate "
+            f"that key, or revoke {row.prefix} to end its grace period now"
+        )
+    key = create_key(session, row.role, carrier=row.carrier, merchant=row.merchant, label=row.label)
+    successor_id = session.scalar(select(models.ApiKey.id).where(models.ApiKey.key_hash == hash_key(key)))
+    ends = now + grace
+    if row.revoked_at is not None and row.revoked_at < ends:
+        ends = row.revoked_at
+    # Only if nobody revoked or rotated it meanwhile: two rotations at once do not both succeed.
+    result = session.execute(
+        update(models.ApiKey)
+        .where(
+            models.ApiKey.id == row.id,
+            models.ApiKey.replaced_by_id.is_(None),
+            or_(models.ApiKey.revoked_at.is_(None), models.ApiKey.revoked_at > now),
+        )
+        .values(revoked_at=ends, replaced_by_id=successor_id)
+        .execution_options(synchronize_session=False)
+    )
+    if not getattr(result, "rowcount", 0):
+        raise AccountError(f"key {row.prefix} was revoked or rotated meanwhile; nothing was changed")
+    session.refresh(row)
+    return key

@@ -69,7 +69,12 @@ class Merchant(Base):
 
 
 class ApiKey(Base):
-    """An API key, stored only as its SHA-256; the prefix helps an operator recognise it."""
+    """An API key, stored only as its SHA-256; the prefix helps an operator recognise it.
+
+    ``revoked_at`` is the instant from which the key is refused: in the past for a revoked key, in the
+    future for a rotated one still in its grace period (``replaced_by_id`` is then its successor).
+    ``last_used_at`` is when it last authenticated a request, to the minute (tracking.accounts.record_use).
+    """
 
     __tablename__ = "api_keys"
     id: Mapped[intpk]
@@ -81,6 +86,8 @@ class ApiKey(Base):
     label: Mapped[str | None]
     created_at: Mapped[created]
     revoked_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+    replaced_by_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"))
 
     carrier: Mapped[Carrier | None] = relationship(lazy="joined")
     merchant: Mapped[Merchant | None] = relationship(lazy="joined")

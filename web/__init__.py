@@ -27,13 +27,14 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     # The rooms are imported here, not at the top: importing the package must not build the app.
     from web import db, errors, logs, metrics, openapi
-    from web.access import key_limits, public_limits
+    from web.access import auth, key_limits, public_limits
     from web.api import apidoc, carriers, eta, health, merchants, operators, public
     from web.cli import register_commands
     from web.pages import dashboard, i18n, security, shopper
 
     logs.configure(app.config.get("LOG_LEVEL", "INFO"), json_logs=app.config.get("JSON_LOGS", True))
     db.init_app(app)
+    auth.init_app(app)  # records keys' last use at teardown
     errors.register(app)
     logs.init_app(app)
     metrics.init_app(app)

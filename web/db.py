@@ -121,10 +121,16 @@ def get_session() -> Session:
     return session
 
 
-def _close_session(_exc: BaseException | None) -> None:
+def close_session() -> None:
+    """Close the current request's or command's session now, if one was opened (ending its transaction:
+    on SQLite, releasing the write lock); the next get_session() opens a new one."""
     session = g.pop("db_session", None)
     if session is not None:
         session.close()
+
+
+def _close_session(_exc: BaseException | None) -> None:
+    close_session()
 
 
 def commit_unit(session: Session, work: Callable[[], T], *, retries: int = RETRIES) -> T:

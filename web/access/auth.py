@@ -1,12 +1,46 @@
-"""Authentication and scopes, enforced in one place: a Bearer API key maps to a role and an owner."""
+"""Authentication and scopes, enforced in one place: a Bearer API key maps to a role and an owner.
+
+Every request looks its key up in the database (one indexed SELECT by hash): there is no per-process
+cache of keys, so a key revoked or past its rotation grace (``silkway keys revoke|rotate``) is refused by
+every worker from the next request on. A key's "last used" is recorded at most once a minute
+(tracking.accounts.LAST_USED_RESOLUTION): when the recorded use is older, the request's teardown writes
+it in a short transaction of its own, after the request's session is closed.
+"""
 
 from __future__ import annotations
 
-from flask import g, request
+import logging
 
-from tracking.accounts import Principal, authenticate
-from web.db import get_session
+from flask import Flask, g, request
+from sqlalchemy.exc import SQLAlchemyError
+
+from tracking.accounts import Principal, authenticate, record_use, use_is_stale
+from tracking.types import utcnow
+from web.db import close_session, commit_unit, database, get_session
 from web.errors import Problem
+
+log = logging.getLogger("silkway.auth")
+USED_KEY = "silkway_key_used"  # on g: the id of a key whose use is to be recorded at teardown
+
+
+def init_app(app: Flask) -> None:
+    """Record keys' last use when a request's context ends."""
+    app.teardown_appcontext(record_key_use)
+
+
+def record_key_use(_exc: BaseException | None = None) -> None:
+    """Write the last use of the request's key, if it is due (see current_principal); never fails."""
+    key_id = g.pop(USED_KEY, None)
+    if key_id is None:
+        return
+    close_session()  # the request's transaction ends first: on SQLite it may hold the write lock
+    session = database().session()
+    try:
+        commit_unit(session, lambda: record_use(session, key_id, utcnow()), retries=2)
+    except SQLAlchemyError as exc:  # a missed "last used" is harmless: the next request records it
+        log.warning("could not record the use of API key %s: %s", key_id, exc.__class__.__name__)
+    finally:
+        session.close()
 
 
 def current_principal() -> Principal | None:
@@ -32,6 +66,8 @@ def current_principal() -> Principal | None:
             401, "Unauthorized", "the API key is unknown or revoked", headers={"WWW-Authenticate": "Bearer"}
         )
     g.principal = principal
+    if use_is_stale(principal.last_used_at, utcnow()):
+        g.setdefault(USED_KEY, principal.key_id)
     return principal
 
 

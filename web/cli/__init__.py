@@ -319,9 +319,12 @@ def eta_backtest(split_at: str | None, test_days: int, settle_days: int, refit_d
 def commands() -> list[click.Command]:
     """Every ``silkway`` command; create_app puts them on ``app.cli`` (so tests reach them too)."""
     from web.cli.feeds import feeds_group, reprocess_command
+    from web.cli.keys import COMMANDS as KEY_COMMANDS
     from web.demo.cli import demo_command
     from web.worker.serve import scheduler_command, serve_demo_command
 
+    for key_command in KEY_COMMANDS:  # keys list, revoke, rotate beside keys create
+        keys_group.add_command(key_command)
     return [
         db_group,
         keys_group,
