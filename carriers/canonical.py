@@ -14,7 +14,14 @@ from typing import Any
 import orjson
 
 from carriers.base import ItemInvalid as ItemInvalid
-from tracking.events import Location, ParseResult, PayloadError, ScanEvent, normalize_number
+from tracking.events import (
+    Location,
+    ParseResult,
+    PayloadError,
+    ScanEvent,
+    normalize_number,
+    well_formed_number,
+)
 from tracking.statuses import UnknownStatus, parse_status
 
 name = "canonical"
@@ -48,8 +55,8 @@ def event_from_dict(item: Any, carrier: str) -> ScanEvent:
     number = _text(item, "tracking_number", required=True)
     assert number is not None
     number = normalize_number(number)
-    if not 5 <= len(number) <= 40 or not number.isalnum():
-        raise ItemInvalid("tracking_number", "tracking_number must be 5 to 40 letters or digits")
+    if not well_formed_number(number):
+        raise ItemInvalid("tracking_number", "tracking_number must be 5 to 40 Latin letters or digits")
     status_raw = item.get("status")
     if not isinstance(status_raw, str):
         raise ItemInvalid("status", "status is required and must be a string")

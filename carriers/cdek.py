@@ -18,7 +18,14 @@ from typing import Any
 
 from carriers.base import ItemInvalid, add_or_reject
 from carriers.jsonfeed import load_json
-from tracking.events import Location, ParseResult, PayloadError, ScanEvent, normalize_number
+from tracking.events import (
+    Location,
+    ParseResult,
+    PayloadError,
+    ScanEvent,
+    normalize_number,
+    well_formed_number,
+)
 from tracking.statuses import Status, parse_status
 
 name = "cdek"
@@ -117,8 +124,8 @@ def tracking_number(value: Any, field: str) -> str:
     if not isinstance(value, str):
         raise ItemInvalid(field, f"{field} is required: the CDEK order number")
     number = normalize_number(value)
-    if not 5 <= len(number) <= 40 or not number.isalnum():
-        raise ItemInvalid(field, f"{field} must be 5 to 40 letters or digits")
+    if not well_formed_number(number):
+        raise ItemInvalid(field, f"{field} must be 5 to 40 Latin letters or digits")
     return number
 
 

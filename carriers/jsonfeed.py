@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 
 from carriers.base import ItemInvalid as ItemInvalid
-from tracking.events import Location, PayloadError, normalize_number
+from tracking.events import Location, PayloadError, normalize_number, well_formed_number
 
 MAX_TEXT = 2000
 # Instants outside these years are typing errors or sentinels (epoch 0), not scans.
@@ -27,7 +27,6 @@ _OFFSET = re.compile(
     r"(?:GMT|UTC)?\s*(?:(?P<sign>[+-])\s*(?P<hours>[0-9]{1,2})(?::?(?P<minutes>[0-9]{2}))?)?",
     re.IGNORECASE | re.ASCII,
 )
-_NUMBER = re.compile(r"[A-Za-z0-9]{5,40}", re.ASCII)
 
 
 def load_json(raw: bytes) -> Any:
@@ -59,7 +58,7 @@ def tracking_number(value: Any, field: str) -> str:
     """A tracking number as stored (normalised), or ItemInvalid naming ``field``."""
     raw = text(value)
     number = normalize_number(raw) if raw else ""
-    if not _NUMBER.fullmatch(number):
+    if not well_formed_number(number):
         raise ItemInvalid(field, f"{field} must be a tracking number of 5 to 40 letters or digits")
     return number
 
@@ -70,7 +69,7 @@ def linked(candidates: list[Any], own: str) -> tuple[str, ...]:
     for candidate in candidates:
         raw = text(candidate)
         number = normalize_number(raw) if raw else ""
-        if _NUMBER.fullmatch(number) and number != own and number not in out:
+        if well_formed_number(number) and number != own and number not in out:
             out.append(number)
     return tuple(out)
 

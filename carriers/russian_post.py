@@ -31,7 +31,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from carriers.base import ItemInvalid, add_or_reject
 from carriers.russian_post_ticket import raise_for_ticket_error
 from carriers.xmlfeed import attribute, children, descendants, first, load_xml, path, text
-from tracking.events import Location, ParseResult, PayloadError, ScanEvent, normalize_number
+from tracking.events import (
+    Location,
+    ParseResult,
+    PayloadError,
+    ScanEvent,
+    normalize_number,
+    well_formed_number,
+)
 from tracking.statuses import Status, parse_status
 
 name = "russian_post"
@@ -129,7 +136,7 @@ def _notice(result: ParseResult, index: int, barcode: str | None, error: Element
     """An item Russian Post answered with an ``Error`` for: a notice naming the barcode and the reason."""
     number = normalize_number(barcode or "")
     code = attribute(error, "ErrorTypeID") or "?"
-    if not 5 <= len(number) <= 40 or not number.isalnum():
+    if not well_formed_number(number):
         # Russian Post names the barcode it answers for: an answer without one is not its answer.
         message = f"an Item with Error {code[:20]} must have a Barcode of 5 to 40 letters or digits"
         result.reject(index, message, "Barcode")
@@ -141,8 +148,8 @@ def _notice(result: ParseResult, index: int, barcode: str | None, error: Element
 def to_event(operation: Operation, carrier: str) -> tuple[ScanEvent, str | None]:
     """The canonical event for one operation, and its raw code if the code table had no entry for it."""
     barcode = normalize_number(operation.barcode or "")
-    if not 5 <= len(barcode) <= 40 or not barcode.isalnum():
-        raise ItemInvalid("Barcode", "Barcode must be 5 to 40 letters or digits")
+    if not well_formed_number(barcode):
+        raise ItemInvalid("Barcode", "Barcode must be 5 to 40 Latin letters or digits")
     oper_type, oper_attr = operation.oper_type, operation.oper_attr
     if oper_type is None or not oper_type.isdigit() or len(oper_type) > 6:
         raise ItemInvalid("OperType", "OperType is required and must be a number")

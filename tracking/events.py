@@ -167,9 +167,46 @@ def normalize_text(text: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
 
 
+# Cyrillic letters drawn like Latin ones: a number typed with a Russian keyboard layout, or copied from a
+# Russian carrier's page, may spell RX747628194CN as "RХ747628194СN" (Cyrillic Х and С). Each maps to the
+# Latin letter it looks like, lower case to the same capital (numbers are stored upper case): by shape,
+# so Р (Er) is P. See docs/tracking-numbers.md.
+CYRILLIC_LOOKALIKES = dict(zip("АВЕКМНОРСТУХавекмнорстух", "ABEKMHOPCTYX" * 2, strict=True))
+# Dashes people and spreadsheets put inside numbers; white space is removed separately.
+NUMBER_DASHES = "-‐‑‒–—―−_"
+_NUMBER_TABLE = str.maketrans({**CYRILLIC_LOOKALIKES, **dict.fromkeys(NUMBER_DASHES)})
+# What the table and white-space removal do to ASCII text (str.isspace is true for \x1c-\x1f too).
+_ASCII_DROP = str.maketrans("", "", " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f-_")
+MIN_NUMBER, MAX_NUMBER = 5, 40
+
+
+def _number_step(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).translate(_NUMBER_TABLE)
+    return "".join(text.split()).upper()
+
+
 def normalize_number(number: str) -> str:
-    """A tracking number as stored: upper case, without spaces or dashes."""
-    return "".join(ch for ch in number.upper() if ch not in " -\t")
+    """A tracking number as stored and compared, the one normal form of every door.
+
+    NFKC (full-width ``ＲＸ７４７`` → ``RX747``), then Cyrillic look-alikes to Latin (``ХС`` → ``XC``),
+    then every white-space character and dash removed and upper case; repeated until nothing changes,
+    so that it is idempotent even on odd Unicode (a removed space letting a combining mark compose, a
+    capital that decomposes). ASCII text, nearly every number, takes a short path with the same result.
+    """
+    if number.isascii():
+        return number.translate(_ASCII_DROP).upper()
+    text = number
+    for _ in range(len(number) + 3):
+        nxt = _number_step(text)
+        if nxt == text:
+            break
+        text = nxt
+    return text
+
+
+def well_formed_number(number: str) -> bool:
+    """True when a normalized number can be stored: 5 to 40 Latin letters and digits."""
+    return MIN_NUMBER <= len(number) <= MAX_NUMBER and number.isascii() and number.isalnum()
 
 
 def as_utc(moment: datetime) -> datetime:

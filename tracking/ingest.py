@@ -5,7 +5,9 @@ only flushes; the caller commits once):
 - checks each event once more (per-item errors, e.g. a scan stamped in the future);
 - links every number an event mentions (its own and ``linked_numbers``) to one parcel, creating the
   parcel, adding identifiers, or merging two parcels that turn out to be the same;
-- resolves locations to network places through the ``resolve`` function it is given;
+- resolves locations to network places through the ``resolve`` function it is given, and stores them
+  per carrier: a carrier's wording and coordinates of a place belong to its own events (locations are
+  keyed by carrier and place, so one carrier's Kazan never shows another carrier's coordinates);
 - stores each event once: the identity is ``(parcel, fingerprint)`` (what happened, when to the minute,
   where), so a re-sent or reworded scan is a duplicate; the unique constraint on that pair decides, in
   the insert itself (``ON CONFLICT DO NOTHING RETURNING``);
@@ -18,8 +20,10 @@ its number locks, during which other batches naming the same numbers wait, stays
 
 from __future__ import annotations
 
+import hashlib
+import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from tracking import ingest_sql as sql
 from tracking import models
-from tracking.events import ItemError, Location, ScanEvent, as_utc
+from tracking.events import ItemError, Location, ScanEvent, as_utc, normalize_number
 from tracking.statuses import Status
 from tracking.timeline import PENDING, StatusState, apply, derive
 from tracking.types import utcnow
@@ -37,6 +41,7 @@ PlaceResolver = Callable[[Location], Location]
 MAX_FUTURE = timedelta(hours=24)
 NEW_PARCEL: sql.ParcelState = (PENDING.status.value, PENDING.substatus, None, None, None)
 LOCK_BUCKETS = sql.LOCK_BUCKETS
+LOCATION_KEY_LENGTH = 300  # models.Location.key
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +89,28 @@ def check_event(event: ScanEvent, now: datetime) -> tuple[str, str] | None:
     for name, value in texts.items():
         if value and "\x00" in value:  # PostgreSQL cannot store it in text; it is never meaningful
             return f"{name} contains a NUL character", name
+    for axis, degrees, bound in (("lat", event.location.lat, 90.0), ("lon", event.location.lon, 180.0)):
+        if degrees is not None and not (math.isfinite(degrees) and abs(degrees) <= bound):
+            return f"location.{axis} must be within ±{bound:g}, not {degrees!r}", f"location.{axis}"
     return None
+
+
+def clean_event(event: ScanEvent) -> ScanEvent:
+    """The event with its numbers in normal form and its coordinates meaningful (the same object if so).
+
+    Adapters already normalize numbers (tracking.events.normalize_number); this is the backstop that
+    makes every door's numbers one form. A location with only one coordinate, or at (0, 0), the null
+    island feeds send for "unknown", has no coordinates.
+    """
+    number = normalize_number(event.tracking_number)
+    linked = tuple(normalize_number(n) for n in event.linked_numbers)
+    location = event.location
+    lat, lon = location.lat, location.lon
+    if (lat is None) != (lon is None) or (lat == 0 and lon == 0):
+        location = replace(location, lat=None, lon=None)
+    if number == event.tracking_number and linked == event.linked_numbers and location is event.location:
+        return event
+    return replace(event, tracking_number=number, linked_numbers=linked, location=location)
 
 
 def ingest(
@@ -107,12 +133,12 @@ def ingest(
         if problem:
             report.rejected.append(ItemError(index, *problem))
         else:
-            good.append(event)
+            good.append(clean_event(event))
     if not good:
         return report
     places = _resolve_locations(good, resolve)
     fingerprints = [e.fingerprint(place) for e, place in zip(good, places, strict=True)]
-    place_keys = _location_keys(places)
+    place_keys = _location_keys(places, carrier)
     location_ids = sql.location_ids(session, {key: _location_columns(p) for p, key in place_keys.items()})
     links = _link_parcels(session, carrier, good)
     parcel_of = links.parcel_of
@@ -146,12 +172,28 @@ def _resolve_locations(events: list[ScanEvent], resolve: PlaceResolver | None) -
     return out
 
 
-def _location_keys(places: list[Location]) -> dict[Location, str]:
+def location_key(place: Location, carrier: CarrierRef) -> str:
+    """The storage key of a place as ``carrier`` reported it: a row of its own, with its own wording and
+    coordinates (``Location.key()`` alone, the place's identity, is what event fingerprints use).
+
+    Coordinates are part of the key, so a carrier that later reports the same place elsewhere gets a row
+    for that too; a network place always carries the network's coordinates (web/places.py), one row.
+    """
+    key = f"carrier:{carrier.id}|{place.key()}"
+    if place.lat is not None and place.lon is not None:
+        key = f"{key}|{place.lat:.6f},{place.lon:.6f}"
+    if len(key) > LOCATION_KEY_LENGTH:  # a very long place name: its digest keeps the key unique and short
+        digest = hashlib.blake2b(key.encode("utf-8"), digest_size=16).hexdigest()
+        key = f"carrier:{carrier.id}|#{digest}"
+    return key
+
+
+def _location_keys(places: list[Location], carrier: CarrierRef) -> dict[Location, str]:
     """The storage key of each distinct non-empty place."""
     keys: dict[Location, str] = {}
     for place in places:
         if place not in keys and not place.is_empty():
-            keys[place] = place.key()
+            keys[place] = location_key(place, carrier)
     return keys
 
 

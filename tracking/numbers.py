@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -24,8 +23,6 @@ FORMATS_FILE = Path(__file__).parent / "data" / "number_formats.json"
 
 S10_WEIGHTS = (8, 6, 4, 2, 3, 5, 9, 7)
 LONGEST_FORMAT = 23  # the numeric Cainiao format; nothing longer is a tracking number we know
-# Dashes people and spreadsheets put inside numbers; white space is removed separately.
-_DASHES = frozenset("-‐‑‒–—―−_")
 
 _ALNUM = re.compile(r"[A-Z0-9]+")
 
@@ -163,23 +160,10 @@ def _s10_tables() -> _S10Tables:
     )
 
 
-def _step(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text)
-    text = "".join(ch for ch in text if not ch.isspace() and ch not in _DASHES)
-    return normalize_number(text)
-
-
 def normalize(raw: str) -> str:
-    """A number as stored and compared: NFKC, no white space or dashes, upper case (idempotent)."""
-    text = raw
-    # NFKC, removal and upper-casing can each expose work for the others (a removed space letting a
-    # combining mark compose, a capital that decomposes): repeat until nothing changes.
-    for _ in range(len(raw) + 3):
-        nxt = _step(text)
-        if nxt == text:
-            break
-        text = nxt
-    return text
+    """A number as stored and compared: ``tracking.events.normalize_number``, the one normal form of every
+    door (NFKC, Cyrillic look-alikes to Latin, no white space or dashes, upper case; idempotent)."""
+    return normalize_number(raw)
 
 
 def expected_s10_check_digit(serial: str) -> int:

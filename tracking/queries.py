@@ -218,8 +218,11 @@ def _view(normalized: str, numbers: list[str], rows: Sequence[Sequence[Any]]) ->
         local = zones.get(offset)
         if local is None:
             local = zones[offset] = timezone(timedelta(minutes=offset))
+        lat, lon = r[17], r[18]
+        if lat == 0 and lon == 0:  # (0, 0) is no coordinate; ingestion stores None since, older rows may not
+            lat = lon = None
         events.append(
-            PublicEvent(r[9], r[10], r[11].astimezone(local), r[15], r[16], r[17], r[18], r[19], r[13], r[20],
+            PublicEvent(r[9], r[10], r[11].astimezone(local), r[15], r[16], lat, lon, r[19], r[13], r[20],
                         r[14], r[21])
         )
     return view

@@ -23,11 +23,13 @@ def resolver() -> PlaceResolver | None:
         match = gazetteer.resolve(location.name, location.country, location.postcode)
         if match is None:
             return location
+        # A network place is where the network says it is, whatever the carrier sent; the carrier's
+        # wording (name, postcode) stays on its own events.
         return replace(
             location,
             place_id=match.place_id,
-            lat=location.lat if location.lat is not None else match.lat,
-            lon=location.lon if location.lon is not None else match.lon,
+            lat=match.lat,
+            lon=match.lon,
             country=location.country or match.country,
         )
 
