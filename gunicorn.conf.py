@@ -16,6 +16,9 @@ max_requests_jitter = 500
 preload_app = True
 accesslog = "-" if os.environ.get("SILKWAY_ACCESS_LOG") else None
 errorlog = "-"
+# gunicorn's largest request line (its default is 4094): targets up to web.access.request_target's limit
+# (4,096 bytes) are served, longer ones up to here get the app's own 414 (problem+json on /api/).
+limit_request_line = 8190
 
 # Prometheus counters from every worker are aggregated through files in one directory (multiprocess
 # mode); it must be set before the app (and prometheus_client) is imported, hence here.
@@ -30,3 +33,31 @@ def child_exit(server, worker):
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+def _per_worker_limits(server):
+    """What web.access.limit_storage says about this many workers on this rate-limit storage."""
+    from web.access.limit_storage import check_workers, startup_config
+
+    return check_workers(startup_config(), server.cfg.workers)
+
+
+def on_starting(server):
+    """Refuse several workers that would each count rate limits alone (memory://), unless allowed."""
+    check = _per_worker_limits(server)
+    if check is not None and check.refuse:
+        raise RuntimeError(check.message)  # gunicorn prints "Error: …" and exits 1
+
+
+def when_ready(server):
+    """The master says it loudly when per-worker budgets were allowed."""
+    check = _per_worker_limits(server)
+    if check is not None:
+        server.log.warning("%s", check.message)
+
+
+def post_fork(server, worker):
+    """And so does every worker, as it starts."""
+    check = _per_worker_limits(server)
+    if check is not None:
+        worker.log.warning("worker %s: %s", worker.pid, check.message)

@@ -27,7 +27,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     # The rooms are imported here, not at the top: importing the package must not build the app.
     from web import db, errors, logs, metrics, openapi
-    from web.access import auth, key_limits, public_limits
+    from web.access import auth, key_limits, public_limits, request_target
     from web.api import apidoc, carriers, eta, health, merchants, operators, public
     from web.cli import register_commands
     from web.pages import dashboard, i18n, security, shopper
@@ -36,6 +36,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     db.init_app(app)
     auth.init_app(app)  # records keys' last use at teardown
     errors.register(app)
+    request_target.init_app(app)  # 414 for over-long paths and queries, before any other work
     logs.init_app(app)
     metrics.init_app(app)
     for api in (health, public, eta, carriers, operators, merchants):

@@ -21,11 +21,15 @@ DEFAULTS: dict[str, Any] = {
     "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
     "MAX_BATCH_EVENTS": 5000,
     "SIGNATURE_TOLERANCE_SECONDS": 300,
-    # Rate limits per client address; use Redis storage when more than one worker serves.
+    # Rate limits per client address; use Redis storage when more than one worker serves (on memory://
+    # gunicorn.conf.py refuses several workers unless RATELIMIT_ALLOW_PER_WORKER: access/limit_storage.py).
     "RATELIMIT_ENABLED": True,
     "RATELIMIT_STORAGE_URI": "memory://",
     "RATELIMIT_PUBLIC": "120/minute",
     "RATELIMIT_MISSES": "30/minute;300/day",
+    "RATELIMIT_ALLOW_PER_WORKER": False,
+    # /metrics: with a token, only `Authorization: Bearer <token>`; without one, loopback clients only.
+    "METRICS_TOKEN": None,
     # Behind a load balancer: how many proxies set X-Forwarded-For (0 trusts none).
     "PROXY_HOPS": 0,
     # Merchants' webhooks.

@@ -135,8 +135,12 @@ def gunicorn(
     workers: int = 1,
     extra_env: dict[str, str] | None = None,
     args: list[str] | None = None,
+    log_path: Path | None = None,
 ) -> Iterator[Server]:
-    """gunicorn serving wsgi:app with the project's config on a free loopback port; stopped afterwards."""
+    """gunicorn serving wsgi:app with the project's config on a free loopback port; stopped afterwards.
+
+    Its output goes to ``log_path`` when given (pass ``args=["--log-level", "warning"]`` to see gunicorn's
+    warnings), else nowhere."""
     port = free_port()
     metrics_dir = tempfile.mkdtemp(prefix="silkway-rel-metrics-")
     env = {
@@ -149,7 +153,9 @@ def gunicorn(
     }
     options = ["--log-level", "critical", "--timeout", "60", *(args or [])]
     cmd = gunicorn_command(f"127.0.0.1:{port}", workers, *options)
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = open(log_path, "ab") if log_path is not None else None  # noqa: SIM115 - closed below
+    out = log if log is not None else subprocess.DEVNULL
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=out)
     server = Server(f"http://127.0.0.1:{port}", port, proc)
     try:
         server.wait_for_workers(workers, timeout=60)
@@ -161,6 +167,8 @@ def gunicorn(
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=10)
+        if log is not None:
+            log.close()
         shutil.rmtree(metrics_dir, ignore_errors=True)
 
 

@@ -12,6 +12,7 @@ from spectree import Response as Doc
 from routing.errors import NoRoute, RoutingError, UnknownPlace, UnknownService
 from routing.quotes import QuoteAsk
 from routing.services import load_services
+from web.access import public_limits as limits
 from web.access.auth import require
 from web.api.public import not_found
 from web.api.schemas import EtaOut, ProblemBody, QuoteRequest, QuotesOut, ServicesOut
@@ -67,8 +68,10 @@ def get_parcel_eta(tracking_number: str) -> Response:
     """
     raw = request.args.get("as_of")
     as_of = _instant(raw, "as_of") if raw is not None else datetime.now(UTC)
+    limits.check_misses(1)  # a number not found costs one unit of the misses budget, as on /parcels/{n}
     answer = parcel_eta_by_number(get_session(), tracking_number, as_of)
     if answer is None:
+        limits.charge_misses(1)
         raise not_found(tracking_number)
     return json_response(answer.to_json())
 

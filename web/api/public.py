@@ -11,6 +11,7 @@ from spectree import Response as Doc
 from routing.eta import EtaAnswer
 from tracking.numbers import recognize
 from tracking.queries import PublicParcel
+from web.access import public_limits as limits
 from web.api.schemas import ParcelOut, ProblemBody, TrackingNumberOut
 from web.db import get_session, lookup_view
 from web.errors import Problem, json_response
@@ -77,7 +78,7 @@ def not_found(number: str) -> Problem:
 @spec.validate(resp=Doc(HTTP_200=ParcelOut, HTTP_404=ProblemBody), tags=["public"], skip_validation=True)
 def get_parcel(tracking_number: str) -> Response:
     """The public view of a parcel, by any of its tracking numbers, newest event first."""
-    view = lookup_view(tracking_number)
+    (view,) = limits.looked_up([tracking_number], lookup_view)  # an unknown number costs one miss
     if view is None:
         raise not_found(tracking_number)
     # The session is only opened if the ETA engine is due to look for a newer model (once a minute).

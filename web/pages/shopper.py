@@ -27,6 +27,8 @@ log = logging.getLogger("silkway.web.pages")
 
 bp = Blueprint("pages", __name__)
 
+# The several-numbers page takes at most MAX_NUMBERS distinct numbers (after normalising and dropping
+# repeats) in a query of at most MAX_QUERY characters; beyond either a 400 page names both caps.
 MAX_NUMBERS = 10
 MAX_QUERY = 1000
 _SEPARATORS = re.compile(r"[,;\n\r]+")
@@ -87,20 +89,31 @@ def track_many() -> Any:
     error = None
     if not numbers:
         error = _("Enter a tracking number.")
-    elif len(raw) > MAX_QUERY or len(numbers) > MAX_NUMBERS:
+    elif len(raw) > MAX_QUERY:
+        error = _(
+            "Enter at most %(count)d numbers at once, in at most %(length)d characters.",
+            count=MAX_NUMBERS,
+            length=MAX_QUERY,
+        )
+    elif len(numbers) > MAX_NUMBERS:
         error = _("Enter at most %(count)d numbers at once.", count=MAX_NUMBERS)
     if error:
-        return render_template("index.html", examples=format_examples(), error=error, query=raw), 400
+        query = raw[:MAX_QUERY]
+        return render_template("index.html", examples=format_examples(), error=error, query=query), 400
     if len(numbers) == 1:
         return redirect(url_for(".track", tracking_number=numbers[0], **_language_args()))
-    rows = []
-    for number in numbers:
-        view = lookup_view(number) if well_formed(number) else None
-        rows.append(
-            {"number": number, "view": view, "summary": summary(view, current_language()) if view else None}
-        )
-    limits.note_misses(sum(1 for row in rows if row["view"] is None))
+    # Every number may be unknown: the misses budget must hold all of them before any is looked up.
+    views = limits.looked_up(numbers, _lookup)
+    rows = [
+        {"number": number, "view": view, "summary": summary(view, current_language()) if view else None}
+        for number, view in zip(numbers, views, strict=True)
+    ]
     return render_template("track_many.html", rows=rows, query=raw)
+
+
+def _lookup(number: str) -> PublicParcel | None:
+    """The public view of a number, or None when it is unknown or not even well formed (no query then)."""
+    return lookup_view(number) if well_formed(number) else None
 
 
 @bp.get("/track/<path:tracking_number>")
@@ -109,11 +122,9 @@ def track(tracking_number: str) -> Any:
     number = normalize(tracking_number)
     if number != tracking_number and well_formed(number):
         return redirect(url_for(".track", tracking_number=number, **_language_args()))
-    if not well_formed(number):
-        return _unknown(tracking_number, number, 400)
-    view = lookup_view(number)
+    (view,) = limits.looked_up([number], _lookup)  # an unknown or malformed number costs one miss
     if view is None:
-        return _unknown(tracking_number, number, 404)
+        return _unknown(tracking_number, number, 404 if well_formed(number) else 400)
     page = parcel_page(view, _eta(get_session(), view), current_language())
     return render_template("track.html", view=view, page=page)
 
@@ -152,7 +163,7 @@ def _unknown(typed: str, number: str, status: int) -> tuple[str, int]:
 def _page_error(exc: Exception) -> Any:
     if isinstance(exc, HTTPException):
         if exc.code == 429:
-            return limits.too_many_requests(exc)  # type: ignore[arg-type]
+            return limits.too_many_requests(exc)
         return render_template("errors/error.html", code=exc.code, description=exc.name), exc.code or 500
     if isinstance(exc, OperationalError | InterfaceError | DisconnectionError):
         log.warning("database unavailable on %s: %s", request.path, type(exc).__name__)

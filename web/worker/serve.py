@@ -176,6 +176,9 @@ def serve_demo_command(
         click.echo(f"{address.bind} is free: the demo will be at {address.url}/")
         return
     env = {**os.environ, "SILKWAY_DATABASE_URL": current_app.extensions["silkway.db"].url}
+    # A demo on one machine may count rate limits per worker (memory://): gunicorn.conf.py then warns
+    # instead of refusing to start (web/access/limit_storage.py).
+    env.setdefault("SILKWAY_RATELIMIT_ALLOW_PER_WORKER", "true")
     began = datetime.now(UTC)
     children = [
         subprocess.Popen(gunicorn_command(address.bind, workers), cwd=ROOT, env=env),
