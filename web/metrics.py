@@ -1,16 +1,25 @@
-"""Prometheus metrics (``/metrics``), correct across gunicorn workers.
+"""Prometheus metrics (``/metrics``), correct across gunicorn workers, for operators only.
 
 With several worker processes each keeps its own counters; prometheus-client's multiprocess mode
 aggregates them from files in ``PROMETHEUS_MULTIPROC_DIR`` (gunicorn.conf.py sets it up and marks dead
 workers). In a single process the default registry is used.
+
+Who may read them: with ``METRICS_TOKEN`` set, a request presenting ``Authorization: Bearer <token>``
+(anything else: 401); without it, loopback clients only (anyone else: 403). A request is from loopback
+when the peer that connected (before ``PROXY_HOPS`` rewrote the address), the address ``PROXY_HOPS``
+trusts and every address it was forwarded for (``X-Forwarded-For``, ``X-Real-IP``, ``Forwarded``) are all
+loopback: a request forwarded by a proxy on this machine from a client elsewhere is not.
 """
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 import os
+import re
 import time
 
-from flask import Blueprint, Flask, Response, g, request
+from flask import Blueprint, Flask, Response, current_app, g, request
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -24,7 +33,8 @@ from prometheus_client.registry import Collector
 from spectree import Response as Doc
 from sqlalchemy import func, select
 
-from web.openapi import spec
+from web.errors import Problem
+from web.openapi import BEARER, spec
 
 bp = Blueprint("metrics", __name__)
 
@@ -99,12 +109,68 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
 
 
-@bp.get("/metrics")
-@spec.validate(tags=["operators"], resp=Doc("HTTP_200"), skip_validation=True)
-def metrics() -> Response:
-    """Prometheus metrics in the text exposition format."""
-    from flask import current_app
+_FORWARDED_FOR = re.compile(r'for="?\[?([^\]";,]+)', re.IGNORECASE)
 
+
+def _is_loopback(address: str | None) -> bool:
+    if not address:
+        return False
+    address = address.strip()
+    if address.count(":") == 1:  # an IPv4 address with its port
+        address = address.split(":", 1)[0]
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_loopback
+
+
+def from_loopback() -> bool:
+    """True when every hop of this request was on this machine's loopback (see the module's doc)."""
+    environ = request.environ
+    peer = environ.get("werkzeug.proxy_fix.orig", {}).get("REMOTE_ADDR", environ.get("REMOTE_ADDR"))
+    addresses = [peer, request.remote_addr]
+    for name in ("X-Forwarded-For", "X-Real-IP"):
+        for value in request.headers.getlist(name):
+            addresses += value.split(",")
+    for value in request.headers.getlist("Forwarded"):
+        addresses += _FORWARDED_FOR.findall(value) or [""]
+    return all(_is_loopback(address) for address in addresses)
+
+
+def _operators_only() -> None:
+    token = current_app.config.get("METRICS_TOKEN")
+    if token not in (None, ""):
+        scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            presented.strip().encode(), str(token).encode()
+        ):
+            raise Problem(
+                401,
+                "Unauthorized",
+                "/metrics needs Authorization: Bearer <SILKWAY_METRICS_TOKEN>",
+                slug="metrics-token-required",
+                headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+            )
+    elif not from_loopback():
+        raise Problem(
+            403,
+            "Forbidden",
+            "/metrics answers loopback clients only; set SILKWAY_METRICS_TOKEN to scrape it from elsewhere",
+            slug="metrics-loopback-only",
+        )
+
+
+@bp.get("/metrics")
+@spec.validate(
+    tags=["operators"], resp=Doc("HTTP_200", "HTTP_401", "HTTP_403"), security=BEARER, skip_validation=True
+)
+def metrics() -> Response:
+    """Prometheus metrics in the text exposition format, for operators: `Authorization: Bearer
+    <SILKWAY_METRICS_TOKEN>` when that is set, else loopback clients only (others: 403)."""
+    _operators_only()
     registry: CollectorRegistry
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
