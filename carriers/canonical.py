@@ -2,7 +2,10 @@
 
 ``{"events": [{"tracking_number", "status", "substatus", "occurred_at", "location": {"name",
 "country", "postcode", "lat", "lon"}, "description", "raw_code", "linked_numbers": [...]}]}``.
-A bare list of events is accepted too. ``occurred_at`` must be ISO 8601 with a UTC offset.
+A bare list of events is accepted too. ``occurred_at`` must be ISO 8601 with a UTC offset; whether it
+is plausible (from 2010 to a day after now) is tracking.plausibility's to say, at ingestion, for every
+format alike. ``location.country`` is an ISO 3166-1 alpha-2 code (carriers/data/countries.json), and a
+``location`` object must name at least one of its fields.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Any
 import orjson
 
 from carriers.base import ItemInvalid as ItemInvalid
+from carriers.codetables import is_country
 from tracking.events import (
     Location,
     ParseResult,
@@ -28,6 +32,7 @@ name = "canonical"
 content_types = ("application/json",)
 
 MAX_TEXT = 2000
+LOCATION_FIELDS = ("name", "country", "postcode", "lat", "lon")
 
 
 def parse(raw: bytes, content_type: str, carrier: str) -> ParseResult:
@@ -91,8 +96,6 @@ def parse_instant(value: Any, field: str) -> datetime:
         raise ItemInvalid(field, f"{field} {value!r} is not an ISO 8601 time") from None
     if moment.tzinfo is None:
         raise ItemInvalid(field, f"{field} {value!r} has no UTC offset (add Z or +08:00)")
-    if not 2000 <= moment.year <= 2100:
-        raise ItemInvalid(field, f"{field} {value!r} is outside the years 2000 to 2100")
     return moment
 
 
@@ -116,9 +119,18 @@ def _location(value: Any) -> Location:
         return Location(name=value.strip() or None)
     if not isinstance(value, dict):
         raise ItemInvalid("location", "location must be an object or a string")
+    if value and not any(key in value for key in LOCATION_FIELDS):
+        unknown = ", ".join(repr(str(key)[:40]) for key in list(value)[:5])
+        raise ItemInvalid(
+            "location", f"location names none of {', '.join(LOCATION_FIELDS)} (it has {unknown})"
+        )
     country = value.get("country")
-    if country is not None and (not isinstance(country, str) or len(country) != 2 or not country.isalpha()):
-        raise ItemInvalid("location.country", "location.country must be an ISO 3166 alpha-2 code")
+    if country is not None and (not isinstance(country, str) or not is_country(country)):
+        shown = repr(country[:40]) if isinstance(country, str) else "a non-string"
+        raise ItemInvalid(
+            "location.country",
+            f"location.country must be an ISO 3166-1 alpha-2 code such as CN or RU, not {shown}",
+        )
     lat, lon = _coordinate(value, "lat", 90.0), _coordinate(value, "lon", 180.0)
     if (lat is None) != (lon is None):
         raise ItemInvalid("location", "location needs both lat and lon, or neither")

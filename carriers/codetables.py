@@ -80,9 +80,22 @@ def country_code(value: Any) -> str | None:
     upper = key.upper()
     if upper in table["alpha3"]:
         return str(table["alpha3"][upper])
-    if len(upper) == 2 and upper.isascii() and upper.isalpha():
-        return upper
-    return None
+    return upper if is_country(upper) else None
+
+
+@cache
+def _alpha2() -> frozenset[str]:
+    return frozenset(_countries()["alpha2"])
+
+
+def iso_countries() -> list[str]:
+    """The 249 ISO 3166-1 alpha-2 codes, sorted."""
+    return sorted(_alpha2())
+
+
+def is_country(code: str) -> bool:
+    """True when ``code`` (any case) is one of the 249 ISO 3166-1 alpha-2 codes (countries.json)."""
+    return len(code) == 2 and code.upper() in _alpha2()
 
 
 def local_zone(country: str | None, default: timezone = UTC) -> timezone:

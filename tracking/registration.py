@@ -4,7 +4,8 @@ Pure over a Session. A batch is all-or-nothing: ``parse_registrations`` lists ev
 field (422), ``register`` lists every item that conflicts with stored parcels (409), and only a batch
 without either is written (flushed; the caller commits). Registering is idempotent on the merchant's
 reference. A number first seen in carrier scans belongs to an unowned parcel, which the registration
-adopts; a number on another merchant's parcel is a conflict.
+adopts; a number on another merchant's parcel is a conflict. ``ship_at`` must be within
+tracking.plausibility.SHIP_AT (a year either side of now).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from sqlalchemy.orm import Session
 
 from tracking import models
 from tracking.events import ItemError, normalize_number
+from tracking.plausibility import SHIP_AT
+from tracking.types import utcnow
 
 PlaceCheck = Callable[[str, str], str]
 """Given a place text and the field name, the network place id; raises ValueError with a message."""
@@ -68,9 +71,13 @@ class Registered:
 
 
 def parse_registrations(
-    items: Sequence[object], check_place: PlaceCheck, check_service: ServiceCheck
+    items: Sequence[object],
+    check_place: PlaceCheck,
+    check_service: ServiceCheck,
+    now: datetime | None = None,
 ) -> list[Registration]:
     """Check every item and field of a batch; raise RegistrationRejected(422) listing all that are bad."""
+    now = now or utcnow()
     if not items:
         raise RegistrationRejected(422, [ItemError(0, "send at least one parcel", "parcels")], 0)
     if len(items) > MAX_BATCH:
@@ -81,7 +88,7 @@ def parse_registrations(
     number_owner: dict[str, int] = {}
     reference_owner: dict[str, int] = {}
     for index, item in enumerate(items):
-        found = _parse_item(index, item, check_place, check_service)
+        found = _parse_item(index, item, check_place, check_service, now)
         if isinstance(found, list):
             errors += found
             continue
@@ -103,7 +110,7 @@ def parse_registrations(
 
 
 def _parse_item(
-    index: int, item: object, check_place: PlaceCheck, check_service: ServiceCheck
+    index: int, item: object, check_place: PlaceCheck, check_service: ServiceCheck, now: datetime
 ) -> Registration | list[ItemError]:
     if not isinstance(item, Mapping):
         return [ItemError(index, "each parcel must be a JSON object")]
@@ -134,7 +141,7 @@ def _parse_item(
         except ValueError as exc:
             errors.append(ItemError(index, str(exc), "service"))
     reference = text("reference", 200)
-    ship_at = _moment(index, item.get("ship_at"), "ship_at", errors)
+    ship_at = _moment(index, item.get("ship_at"), "ship_at", errors, now)
     if errors:
         return errors
     return Registration(index, numbers, places["origin"], places["destination"], service, reference, ship_at)
@@ -161,7 +168,7 @@ def _identifiers(index: int, value: object, errors: list[ItemError]) -> tuple[st
     return tuple(numbers)
 
 
-def _moment(index: int, value: object, name: str, errors: list[ItemError]) -> datetime | None:
+def _moment(index: int, value: object, name: str, errors: list[ItemError], now: datetime) -> datetime | None:
     if value is None:
         return None
     try:
@@ -170,6 +177,10 @@ def _moment(index: int, value: object, name: str, errors: list[ItemError]) -> da
         moment = None
     if moment is None or moment.tzinfo is None:
         errors.append(ItemError(index, f"{name} must be ISO 8601 with a UTC offset", name))
+        return None
+    problem = SHIP_AT.check(moment, now, name)
+    if problem is not None:
+        errors.append(ItemError(index, problem, name))
         return None
     return moment
 

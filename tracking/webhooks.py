@@ -52,7 +52,10 @@ def check_target_url(url: str, resolve: Resolver, allow_private: bool = False) -
     url = (url or "").strip()
     if not url or len(url) > 2000 or any(ch.isspace() for ch in url):
         raise WebhookError("url", "url must be an absolute http or https URL of at most 2000 characters")
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. an unclosed "[" of an IPv6 host
+        raise WebhookError("url", "url is not a valid URL") from None
     if parts.scheme not in {"http", "https"}:
         raise WebhookError("url", "url must use https (or http)")
     try:

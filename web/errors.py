@@ -73,6 +73,77 @@ def check_carrier_code(code: str, field: str = "carrier") -> str:
     return code
 
 
+NUL = "\x00"
+
+
+def nul_problem(field: str, index: int | None = None) -> Problem:
+    """The 400 for a NUL character in ``field``: no text Silkway keeps may hold one (PostgreSQL cannot
+    store it; it is never meaningful), so it is refused on SQLite as on PostgreSQL, before any lookup."""
+    where = {"index": index} if index is not None else {}
+    error = "contains a NUL character (U+0000), which no text may hold"
+    prefix = f"item {index}: " if index is not None else ""
+    return Problem(
+        400,
+        "Invalid Text",
+        f"{prefix}{field} {error}",
+        errors=[{**where, "field": field, "error": error}],
+        slug="invalid-text",
+    )
+
+
+def nul_path(doc: Any) -> tuple[str | int, ...] | None:
+    """The path (keys and list positions) to the first string of a JSON document holding a NUL, or None.
+
+    Iterative, so that a deeply nested body cannot exhaust the stack; a key holding a NUL counts too.
+    """
+    stack: list[tuple[tuple[str | int, ...], Any]] = [((), doc)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, str):
+            if NUL in value:
+                return path
+        elif isinstance(value, dict):
+            for key, item in reversed(list(value.items())):
+                if NUL in key:
+                    return (*path, key)
+                stack.append(((*path, key), item))
+        elif isinstance(value, list):
+            stack.extend(((*path, position), item) for position, item in reversed(list(enumerate(value))))
+    return None
+
+
+def check_no_nul(doc: Any, items: str | None = None) -> None:
+    """Raise the 400 of ``nul_problem`` if any text of a JSON body holds a NUL.
+
+    For a batch (a bare list, or a list under the key ``items``) the error names the item by ``index``
+    and the field inside it; otherwise the field is the dotted path (``events[2]`` for list positions).
+    """
+    path = nul_path(doc)
+    if path is None:
+        return
+    index: int | None = None
+    if path and isinstance(path[0], int):
+        index, path = path[0], path[1:]
+    elif items is not None and len(path) > 1 and path[0] == items and isinstance(path[1], int):
+        index, path = path[1], path[2:]
+    field = ""
+    for part in path:
+        field += f"[{part}]" if isinstance(part, int) else (f".{part}" if field else str(part))
+    raise nul_problem(field.replace(NUL, "\\0") or "body", index)
+
+
+def refuse_nul_in_request() -> None:
+    """Before an API view: a NUL in a path segment or a query parameter is a 400 naming it."""
+    if not request.path.startswith("/api/"):
+        return
+    for name, value in (request.view_args or {}).items():
+        if isinstance(value, str) and NUL in value:
+            raise nul_problem(name)
+    for name, value in request.args.items(multi=True):
+        if NUL in name or NUL in value:
+            raise nul_problem(name.replace(NUL, "\\0"))
+
+
 def wants_html() -> bool:
     """True for page requests from browsers (not the API), which get an HTML error page instead."""
     if request.path.startswith("/api/") or request.path in {"/healthz", "/readyz", "/metrics"}:
@@ -82,7 +153,8 @@ def wants_html() -> bool:
 
 
 def register(app: Flask) -> None:
-    """Install the handlers that turn exceptions into problem+json."""
+    """Install the handlers that turn exceptions into problem+json, and the API's NUL guard."""
+    app.before_request(refuse_nul_in_request)
 
     @app.errorhandler(Problem)
     def _problem(exc: Problem) -> Response:

@@ -3,6 +3,14 @@
 Views are decorated with ``spec.validate(..., skip_validation=True)``: spectree documents them from the
 pydantic models in web/api/schemas.py, while the views validate input themselves so that every error is a
 problem+json naming the item and field at fault.
+
+Every component is named by its model's class name alone (``RegistrationBody``, not spectree's
+``RegistrationBody.6ff66e3`` with the module's hash, nor ``RegistrationBody.6ff66e3.ParcelRegistration``
+for a nested one), so generated clients get plain, stable type names; class names are unique across the
+schema modules (a test checks). spectree's automatic 422 (its own validation error, which the views
+never answer since they validate themselves) is left out, and the answers every API operation can give
+are added: 400 (a NUL character in a path segment or query parameter), 414 (web/access/request_target),
+429 (rate limits), 503 (the database is unavailable) and, with a request body, 413.
 """
 
 from __future__ import annotations
@@ -12,11 +20,28 @@ import re
 from typing import Any
 
 from flask import Flask, Response
+from pydantic import BaseModel
 from spectree import SecurityScheme, SpecTree
 from spectree.models import SecureType, SecuritySchemeData
+from spectree.utils import get_model_key
 
 from tracking.accounts import CARRIER_CODE_REGEX, CARRIER_CODE_RULE
 from web.errors import json_response
+
+
+class Undeclared422(BaseModel):
+    """Stands for spectree's automatic 422 in the document as built; removed before it is served."""
+
+
+def plain_name(model: Any) -> str:
+    """A model's component name: its class name (spectree's own key without the module hash)."""
+    return get_model_key(model).rsplit(".", 1)[0]
+
+
+def nested_name(parent: str, child: str) -> str:
+    """A nested model's component name: its own name (pydantic's key), not prefixed by its parent's."""
+    return child
+
 
 spec = SpecTree(
     "flask",
@@ -34,6 +59,9 @@ spec = SpecTree(
         SecurityScheme(name="bearer", data=SecuritySchemeData(type=SecureType.HTTP, scheme="bearer")),
     ],
     description="Parcel tracking and delivery-time prediction for the China to Russia corridor.",
+    naming_strategy=plain_name,
+    nested_naming_strategy=nested_name,
+    validation_error_model=Undeclared422,
 )
 
 BEARER: dict[str, list[str]] = {"bearer": []}
@@ -44,6 +72,16 @@ CARRIER_CODE_SCHEMA: dict[str, Any] = {
 }
 # The path segment after /carriers/ is a carrier code, whatever the view names its parameter.
 CARRIER_SEGMENT = re.compile(r"/carriers/\{(\w+)\}")
+# Answers every API operation may give, whatever its view does (web/errors.py, web/access/).
+COMMON_ANSWERS = {
+    "400": "Bad Request: among others, a NUL character in a path segment or query parameter (named)",
+    "414": "URI Too Long: the path and query are longer than 4,096 bytes",
+    "429": "Too Many Requests: over a rate limit (see Retry-After)",
+    "503": "Service Unavailable: the database is unavailable or busy; retry in a few seconds",
+}
+BODY_TOO_LARGE = "Content Too Large: the body is larger than SILKWAY_MAX_CONTENT_LENGTH"
+# API operations that never read the database, so never answer 503.
+WITHOUT_DATABASE = {"/api/v1/tracking-numbers/{number}", "/api/v1/services"}
 
 
 def register(app: Flask) -> None:
@@ -53,8 +91,41 @@ def register(app: Flask) -> None:
     @app.get("/api/openapi.json", endpoint="api_document")
     def document() -> Response:
         if "silkway.openapi" not in app.extensions:
-            app.extensions["silkway.openapi"] = carrier_code_parameters(problems_as_problem_json(spec.spec))
+            document = common_answers(without_undeclared_422(spec.spec))
+            app.extensions["silkway.openapi"] = carrier_code_parameters(problems_as_problem_json(document))
         return json_response(app.extensions["silkway.openapi"])
+
+
+def without_undeclared_422(document: dict[str, Any]) -> dict[str, Any]:
+    """The document without the 422 spectree adds to every operation that did not declare one."""
+    out = copy.deepcopy(document)
+    marker = f"#/components/schemas/{plain_name(Undeclared422)}"
+    for operations in out.get("paths", {}).values():
+        for operation in operations.values():
+            answers = operation.get("responses") or {}
+            schema = answers.get("422", {}).get("content", {}).get("application/json", {}).get("schema", {})
+            if schema.get("$ref") == marker:
+                del answers["422"]
+    out.get("components", {}).get("schemas", {}).pop(plain_name(Undeclared422), None)
+    return out
+
+
+def common_answers(document: dict[str, Any]) -> dict[str, Any]:
+    """The document with the answers every API operation can give (COMMON_ANSWERS; 413 with a body)."""
+    out = copy.deepcopy(document)
+    for path, operations in out.get("paths", {}).items():
+        if not path.startswith("/api/"):
+            continue
+        for operation in operations.values():
+            answers = operation.setdefault("responses", {})
+            for status, description in COMMON_ANSWERS.items():
+                if status == "503" and path in WITHOUT_DATABASE:
+                    continue
+                answers.setdefault(status, {"description": description})
+            if "requestBody" in operation:
+                answers.setdefault("413", {"description": BODY_TOO_LARGE})
+            operation["responses"] = dict(sorted(answers.items()))
+    return out
 
 
 def problems_as_problem_json(document: dict[str, Any]) -> dict[str, Any]:

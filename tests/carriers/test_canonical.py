@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from carriers import canonical
+from carriers.codetables import country_code, iso_countries
 from tracking.events import PayloadError
 from tracking.statuses import Status
 
@@ -89,3 +90,52 @@ def test_truncated_payloads_are_rejected_cleanly(cut):
     except PayloadError:
         return
     assert len(result.events) + len(result.errors) <= 2
+
+
+ISO_COUNTRIES = set(iso_countries())
+
+
+def test_the_country_list_is_iso_3166_1_alpha_2():
+    assert len(ISO_COUNTRIES) == 249
+    assert {"CN", "RU", "KZ", "HK", "US"} <= ISO_COUNTRIES
+    assert not {"XX", "XK", "EU", "UK", "ZZ", "AC"} & ISO_COUNTRIES
+
+
+@pytest.mark.parametrize("country", ["XX", "xk", "EU", "C1", "CHN", "", 7])
+def test_a_country_not_in_iso_3166_is_an_item_error_on_location_country(country):
+    result = parse([{**GOOD, "location": {"name": "Shenzhen", "country": country}}])
+    assert result.events == []
+    assert [(e.index, e.field) for e in result.errors] == [(0, "location.country")]
+
+
+@settings(max_examples=300)
+@given(st.text(min_size=1, max_size=3) | st.sampled_from(sorted(ISO_COUNTRIES)))
+def test_a_country_is_accepted_exactly_when_it_is_an_iso_code_and_stored_upper_case(country):
+    result = parse([{**GOOD, "location": {"name": "Shenzhen", "country": country}}])
+    if len(country) == 2 and country.upper() in ISO_COUNTRIES:
+        assert result.events[0].location.country in ISO_COUNTRIES
+    else:
+        assert [e.field for e in result.errors] == ["location.country"]
+
+
+def test_a_location_of_unknown_keys_only_is_an_item_error():
+    result = parse([{**GOOD, "location": {"city": "Shenzhen", "iso": "CN"}}])
+    assert [(e.index, e.field) for e in result.errors] == [(0, "location")]
+    assert "city" in result.errors[0].error
+
+
+def test_a_location_with_a_known_key_keeps_it_and_an_empty_one_means_none():
+    [event] = parse([{**GOOD, "location": {"name": "Shenzhen", "floor": 3}}]).events
+    assert event.location.name == "Shenzhen"
+    [event] = parse([{**GOOD, "location": {}}]).events
+    assert event.location.is_empty()
+
+
+def test_how_old_an_event_may_be_is_left_to_ingestion():
+    # The adapter reads the time; tracking.plausibility judges it, for every format alike.
+    [event] = parse([{**GOOD, "occurred_at": "2000-01-01T00:00:00Z"}]).events
+    assert event.occurred_at_utc.year == 2000
+
+
+def test_native_adapters_drop_a_country_that_is_not_iso():
+    assert country_code("XX") is None and country_code("Russia") == "RU" and country_code("kz") == "KZ"

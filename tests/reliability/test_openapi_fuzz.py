@@ -75,7 +75,9 @@ def test_fuzzed_api_requests_get_no_server_error_and_answers_match_the_schema(
     app, client, make_key, monkeypatch
 ):
     # Webhook targets are checked by resolving their host: answer locally instead of asking DNS.
-    monkeypatch.setattr("web.api.merchants.resolve_host", lambda host: ["93.184.216.34"], raising=False)
+    monkeypatch.setattr(
+        "web.api.merchants.resolve_host", lambda host, port=None: ["93.184.216.34"], raising=False
+    )
     keys = {
         "operator": make_key("operator"),
         "merchant": make_key("merchant", "Shop"),

@@ -70,6 +70,7 @@ def test_a_url_that_resolves_to_public_addresses_only_is_accepted() -> None:
         ("https://shop.example.com/a b", resolves_to("93.184.216.34"), "absolute http or https URL"),
         ("https://user:pw@shop.example.com/", resolves_to("93.184.216.34"), "user name or password"),
         ("https://shop.example.com:99999/", resolves_to("93.184.216.34"), "invalid port"),
+        ("https://[shop.example.com/", resolves_to("93.184.216.34"), "not a valid URL"),
         (HOOK, resolves_to(), "does not resolve"),
         (HOOK, resolves_to("93.184.216.34", "10.1.2.3"), "resolves to 10.1.2.3, a private"),
     ],

@@ -9,10 +9,16 @@ from sqlalchemy import select
 from tracking import models
 from web.access.auth import require_carrier
 from web.access.signing import check_push_signature
-from web.api.schemas import CanonicalPayload, IngestResult, ProblemBody
+from web.api.schemas import CanonicalBody, IngestResult, ProblemBody
 from web.db import commit_unit, get_session
 from web.errors import Problem, check_carrier_code, json_response
-from web.ingestion import BatchRejected, PayloadUnreadable, accept_payload
+from web.ingestion import (
+    BatchRejected,
+    PayloadUnreadable,
+    UnsupportedContentType,
+    accept_payload,
+    check_content_type,
+)
 from web.metrics import record_ingest
 from web.openapi import BEARER, spec
 from web.places import resolver
@@ -22,7 +28,7 @@ bp = Blueprint("carriers_api", __name__)
 
 @bp.post("/api/v1/carriers/<carrier>/events")
 @spec.validate(
-    json=CanonicalPayload,
+    json=CanonicalBody,
     resp=Doc(
         HTTP_200=IngestResult,
         HTTP_400=ProblemBody,
@@ -30,6 +36,7 @@ bp = Blueprint("carriers_api", __name__)
         HTTP_403=ProblemBody,
         HTTP_404=ProblemBody,
         HTTP_413=ProblemBody,
+        HTTP_415=ProblemBody,
         HTTP_422=ProblemBody,
     ),
     tags=["carriers"],
@@ -48,7 +55,14 @@ def post_events(carrier: str) -> Response:
     counted under `duplicates`. Items the carrier answered for without events (a Russian Post batch
     item with an `Error`, e.g. 12: no data for that number) are not invalid: they are counted under
     `ignored` and named under `notices`, and the other items are stored. A malformed carrier code in
-    the path is a 400 naming the field `carrier`.
+    the path is a 400 naming the field `carrier`; an empty body is a 400.
+
+    The `Content-Type` must be one of the carrier's format: `application/json` for canonical JSON and
+    the JSON formats, `application/soap+xml`, `text/xml` or `application/xml` for Russian Post,
+    `application/xml` or `text/xml` for CDEK v1, `text/csv` or `application/csv` for CSV; any other, or
+    none, is a 415 naming the expected types. An event's `occurred_at` must be from
+    2010-01-01T00:00:00Z to one day after now, else that item is invalid (field `occurred_at`); a
+    canonical `location.country` must be an ISO 3166-1 alpha-2 code.
     """
     check_carrier_code(carrier)  # its shape is public (see the path parameter), so checked before the key
     session = get_session()
@@ -62,6 +76,17 @@ def post_events(carrier: str) -> Response:
     check_push_signature(row, raw)
     if not raw:
         raise Problem(400, "Empty Body", "the request body is empty; send the carrier's payload")
+    try:
+        check_content_type(row, request.content_type)
+    except UnsupportedContentType as exc:
+        raise Problem(
+            415,
+            "Unsupported Media Type",
+            str(exc),
+            errors=[{"field": "Content-Type", "error": f"expected {' or '.join(exc.expected)}"}],
+            extra={"expected": list(exc.expected)},
+            slug="unsupported-media-type",
+        ) from None
     partial = request.args.get("partial", "false").lower() in {"1", "true", "yes"}
     try:
         outcome = commit_unit(

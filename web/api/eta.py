@@ -12,12 +12,13 @@ from spectree import Response as Doc
 from routing.errors import NoRoute, RoutingError, UnknownPlace, UnknownService
 from routing.quotes import QuoteAsk
 from routing.services import load_services
+from tracking.plausibility import AS_OF, SHIP_AT, Window, to_utc
 from web.access import public_limits as limits
 from web.access.auth import require
 from web.api.public import not_found
-from web.api.schemas import EtaOut, ProblemBody, QuoteRequest, QuotesOut, ServicesOut
+from web.api.schemas import EtaOut, EtaQuery, ProblemBody, QuoteAnswer, QuoteBody, ServicesOut
 from web.db import get_session
-from web.errors import Problem, json_response
+from web.errors import Problem, check_no_nul, json_response
 from web.eta.engine import current_engine
 from web.eta.lookup import parcel_eta_by_number
 from web.openapi import BEARER, spec
@@ -26,7 +27,8 @@ bp = Blueprint("eta_api", __name__)
 MAX_QUOTES = 1000
 
 
-def _instant(value: Any, field: str, index: int | None = None) -> datetime:
+def _instant(value: Any, field: str, window: Window, now: datetime, index: int | None = None) -> datetime:
+    """An ISO 8601 time with an offset inside ``window`` (tracking.plausibility), in UTC; else a 422."""
     where = {"index": index} if index is not None else {}
     if not isinstance(value, str):
         raise Problem(
@@ -46,12 +48,21 @@ def _instant(value: Any, field: str, index: int | None = None) -> datetime:
             f"{field} {value!r} is not an ISO 8601 time with an offset",
             errors=[{**where, "field": field, "error": "expected an ISO 8601 time with an offset"}],
         )
-    return moment.astimezone(UTC)
+    problem = window.check(moment, now, field)
+    instant = to_utc(moment)
+    if problem is not None or instant is None:
+        error = problem or f"{field} {window.rule}"
+        prefix = f"item {index}: " if index is not None else ""
+        raise Problem(
+            422, "Invalid Field", prefix + error, errors=[{**where, "field": field, "error": error}]
+        )
+    return instant
 
 
 @bp.get("/api/v1/parcels/<tracking_number>/eta")
 @spec.validate(
     resp=Doc(HTTP_200=EtaOut, HTTP_404=ProblemBody, HTTP_422=ProblemBody),
+    query=EtaQuery,
     tags=["public"],
     skip_validation=True,
 )
@@ -62,12 +73,15 @@ def get_parcel_eta(tracking_number: str) -> Response:
     first; once the parcel has arrived, p10 = p50 = p90 = that moment. Parcels under way are answered
     from the hours to arrival learned per milestone (their latest kind of scan) when the model has them.
     `as_of` (ISO 8601 with an offset) ignores every event after that instant, so the answer is the one
-    Silkway would have given then (backtests, audits). The answer names the route ahead, the service
-    (inferred from the scans when the parcel was never registered, with the candidates weighed) and the
-    model version with the number of observations it learned from.
+    Silkway would have given then (backtests, audits); it must be from 2010-01-01T00:00:00Z to one year
+    after now, else a 422 naming `as_of`. The answer names the route ahead, the service (inferred from
+    the scans when the parcel was never registered, with the candidates weighed) and the model version
+    with the number of observations it learned from. An unknown number is a 404; a NUL character in the
+    number or a parameter is a 400 naming it.
     """
     raw = request.args.get("as_of")
-    as_of = _instant(raw, "as_of") if raw is not None else datetime.now(UTC)
+    now = datetime.now(UTC)
+    as_of = _instant(raw, "as_of", AS_OF, now) if raw is not None else now
     limits.check_misses(1)  # a number not found costs one unit of the misses budget, as on /parcels/{n}
     answer = parcel_eta_by_number(get_session(), tracking_number, as_of)
     if answer is None:
@@ -91,7 +105,9 @@ def _parse_quote(item: Any, index: int, now: datetime) -> QuoteAsk:
                 else "service is required (see GET /api/v1/services)",
             )
         values.append(value.strip())
-    ship_at = _instant(item["ship_at"], "ship_at", index) if item.get("ship_at") is not None else now
+    ship_at = now
+    if item.get("ship_at") is not None:
+        ship_at = _instant(item["ship_at"], "ship_at", SHIP_AT, now, index)
     return QuoteAsk(values[0], values[1], values[2], ship_at)
 
 
@@ -127,8 +143,15 @@ def _batch_problem(errors: list[dict[str, Any]], total: int) -> Problem:
 
 @bp.post("/api/v1/eta/quotes")
 @spec.validate(
-    json=QuoteRequest,
-    resp=Doc(HTTP_200=QuotesOut, HTTP_401=ProblemBody, HTTP_403=ProblemBody, HTTP_422=ProblemBody),
+    json=QuoteBody,
+    resp=Doc(
+        HTTP_200=QuoteAnswer,
+        HTTP_400=ProblemBody,
+        HTTP_401=ProblemBody,
+        HTTP_403=ProblemBody,
+        HTTP_413=ProblemBody,
+        HTTP_422=ProblemBody,
+    ),
     tags=["merchants"],
     security=BEARER,
     skip_validation=True,
@@ -138,22 +161,37 @@ def post_quotes() -> Response:
 
     Each request names `origin` and `destination` (a city name in English or Russian, or a network place
     id), a `service` code from `GET /api/v1/services` and `ship_at` (default: now, the same instant for
-    every request of the call). Each answer gives p10/p50/p90 and the route, in the order asked; a quote
-    answers the same in a batch as alone. An unknown city or service, or a service that cannot reach the
-    destination, is a 422 whose `errors` name every failing item (`index`) and its `field`; nothing is
-    answered for the batch then.
+    every request of the call; else from 2010-01-01T00:00:00Z to one year after now). Each answer gives
+    p10/p50/p90 and the route, in the order asked (one request: the answer alone; a list or `quotes`:
+    `{"quotes": [...]}`); a quote answers the same in a batch as alone. An unknown city or service, a
+    service that cannot reach the destination or a `ship_at` out of range is a 422 whose `errors` name
+    every failing item (`index`) and its `field`; nothing is answered for the batch then. An empty list
+    is a 422, more than 1,000 requests a 413; an empty or unreadable body, or a NUL character in any
+    text, a 400.
     """
     require("merchant")
+    raw = request.get_data()
+    if not raw:
+        raise Problem(400, "Empty Body", "the request body is empty; send a quote request as JSON")
     try:
-        doc = orjson.loads(request.get_data())
+        doc = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise Problem(400, "Unreadable Payload", f"body is not valid JSON: {exc}") from None
+    check_no_nul(doc, "quotes")
     single = isinstance(doc, dict) and "quotes" not in doc
     items = [doc] if single else (doc.get("quotes") if isinstance(doc, dict) else doc)
     if not isinstance(items, list) or not items:
-        raise Problem(422, "Invalid Quote Request", "send one quote request object, or a non-empty list")
+        message = "send one quote request object, or a non-empty list of them"
+        raise Problem(
+            422,
+            "Invalid Quote Request",
+            message,
+            errors=[{"field": "quotes", "error": message}],
+            slug="invalid-quote",
+        )
     if len(items) > MAX_QUOTES:
-        raise Problem(413, "Too Many Quotes", f"{len(items)} quote requests; at most {MAX_QUOTES} per call")
+        message = f"{len(items)} quote requests; at most {MAX_QUOTES} per call"
+        raise Problem(413, "Too Many Quotes", message, errors=[{"field": "quotes", "error": message}])
     now = datetime.now(UTC)
     asks: dict[int, QuoteAsk] = {}
     errors: list[dict[str, Any]] = []

@@ -3,29 +3,57 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, RootModel
+from pydantic import BaseModel, ConfigDict, Field, RootModel
+
+from tracking.plausibility import SHIP_AT
+from tracking.statuses import Status
+from web.api.schemas import NOT_BLANK, STATUS_LIST, SUBSTATUS_ENUM
 
 WebhookEvent = Literal["status_changed", "eta_revised", "delayed"]
 
 
 class ParcelRegistration(BaseModel):
-    """A parcel to register."""
+    """A parcel to register (a field not named here is refused)."""
 
-    identifiers: list[str] = Field(
+    model_config = ConfigDict(extra="forbid")
+
+    identifiers: list[Annotated[str, Field(min_length=4)]] = Field(
         min_length=1,
         max_length=10,
         description="tracking numbers of the parcel",
         examples=[["RX747628194CN"]],
     )
-    origin: str = Field(description="a city name (English, Russian or Chinese) or a network place id")
-    destination: str = Field(description="a city name or a network place id", examples=["Moscow"])
-    service: str = Field(description="a service code from GET /api/v1/services", examples=["standard_air"])
-    reference: str = Field(
-        max_length=200, description="your order reference; registering it again is harmless"
+    origin: str = Field(
+        min_length=1,
+        max_length=200,
+        pattern=NOT_BLANK,
+        description="a city name (English, Russian or Chinese) or a network place id",
     )
-    ship_at: datetime | None = Field(None, description="when the parcel leaves (ISO 8601 with an offset)")
+    destination: str = Field(
+        min_length=1,
+        max_length=200,
+        pattern=NOT_BLANK,
+        description="a city name or a network place id",
+        examples=["Moscow"],
+    )
+    service: str = Field(
+        min_length=1,
+        max_length=40,
+        pattern=NOT_BLANK,
+        description="a service code from GET /api/v1/services",
+        examples=["standard_air"],
+    )
+    reference: str = Field(
+        min_length=1,
+        max_length=200,
+        pattern=NOT_BLANK,
+        description="your order reference; registering it again is harmless",
+    )
+    ship_at: datetime | None = Field(
+        None, description=f"when the parcel leaves (ISO 8601 with an offset); it {SHIP_AT.rule}"
+    )
 
 
 class RegistrationBatch(BaseModel):
@@ -34,8 +62,11 @@ class RegistrationBatch(BaseModel):
     parcels: list[ParcelRegistration] = Field(min_length=1, max_length=1000)
 
 
-class RegistrationBody(RootModel[ParcelRegistration | RegistrationBatch]):
-    """One parcel, or a batch under ``parcels``."""
+ParcelList = Annotated[list[ParcelRegistration], Field(min_length=1, max_length=1000)]
+
+
+class RegistrationBody(RootModel[ParcelRegistration | RegistrationBatch | ParcelList]):
+    """One parcel, a batch under ``parcels``, or a bare list of parcels."""
 
 
 class MerchantParcel(BaseModel):
@@ -45,8 +76,8 @@ class MerchantParcel(BaseModel):
     tracking_number: str | None
     identifiers: list[str]
     reference: str | None
-    status: str
-    substatus: str
+    status: Status
+    substatus: str = Field(json_schema_extra=SUBSTATUS_ENUM)
     status_at: datetime | None
     last_event_at: datetime | None
     origin: str | None
@@ -78,7 +109,11 @@ class RegistrationAnswer(RootModel[RegisteredParcel | RegistrationResult]):
 class ParcelQuery(BaseModel):
     """Filters and paging for the merchant's parcels, in order of last update."""
 
-    status: str | None = Field(None, description="a canonical status, or several separated by commas")
+    status: str | None = Field(
+        None,
+        pattern=STATUS_LIST,
+        description="a canonical status, or several separated by commas (e.g. in_transit,delivered)",
+    )
     delayed: bool | None = Field(None, description="true: only stalled parcels; false: only the others")
     updated_since: datetime | None = Field(None, description="ISO 8601 with an offset")
     limit: int = Field(100, ge=1, le=500)
@@ -95,8 +130,8 @@ class ParcelPage(BaseModel):
 class MerchantEvent(BaseModel):
     """A timeline entry."""
 
-    status: str
-    substatus: str
+    status: Status
+    substatus: str = Field(json_schema_extra=SUBSTATUS_ENUM)
     occurred_at: datetime
     location: dict[str, object] | None
     description: str
@@ -114,7 +149,11 @@ class WebhookIn(BaseModel):
     """A webhook subscription: where to POST, and which events."""
 
     url: str = Field(
-        description="https (or http) URL on a public address", examples=["https://shop.example/hooks"]
+        min_length=1,
+        max_length=2000,
+        pattern=r"^\s*[Hh][Tt][Tt][Pp][Ss]?://\S+\s*$",
+        description="https (or http) URL on a public address, at most 2,000 characters",
+        examples=["https://shop.example/hooks"],
     )
     events: list[WebhookEvent] = Field(
         default=["status_changed", "eta_revised", "delayed"], min_length=1, description="all three by default"

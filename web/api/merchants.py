@@ -13,6 +13,7 @@ from spectree import Response as Doc
 from tracking import models
 from tracking.accounts import Principal
 from tracking.merchant_parcels import ParcelFilter, list_parcels, merchant_parcel, parcels_by_id
+from tracking.plausibility import to_utc
 from tracking.queries import public_parcel
 from tracking.registration import RegistrationRejected, parse_registrations, register
 from tracking.statuses import Status
@@ -43,13 +44,22 @@ from web.api.merchant_schemas import (
 from web.api.network_lookup import check_place, check_service
 from web.api.schemas import ProblemBody
 from web.db import commit_unit, get_session
-from web.errors import Problem, json_response
+from web.errors import Problem, check_no_nul, json_response
 from web.feeds.webhook_sender import resolve_host
 from web.openapi import BEARER, spec
 
 bp = Blueprint("merchants_api", __name__)
 RETRIES = 3
-ERRORS = {f"HTTP_{code}": ProblemBody for code in (400, 401, 403, 404, 409, 422)}
+MAX_ID = 2**63 - 1  # parcel and delivery ids are 64-bit (BIGINT): a larger one names no row
+# Webhook subscription ids are INTEGER (32-bit on PostgreSQL): the path takes only those, any other id is
+# a 404 before the view runs (and never an out-of-range query).
+SUBSCRIPTION_ID = f"int(min=1, max={2**31 - 1})"
+
+
+def problems(*codes: int) -> dict[str, type[ProblemBody]]:
+    """The error answers an operation gives, for its Doc (web/openapi.py adds 400, 414, 429 and 503 to
+    every API operation, and 413 to those with a body)."""
+    return {f"HTTP_{code}": ProblemBody for code in (400, 401, 403, *codes)}
 
 
 def merchant() -> Principal:
@@ -60,17 +70,20 @@ def merchant() -> Principal:
     return principal
 
 
-def body_json() -> Any:
-    """The request body parsed as JSON, or a 400 naming the problem."""
+def body_json(items: str | None = None) -> Any:
+    """The request body parsed as JSON, or a 400 naming the problem (a NUL in any text included; for a
+    batch under ``items``, or a bare list, by item ``index`` and field)."""
     raw = request.get_data(cache=True)
     if not raw:
         raise Problem(400, "Empty Body", "the request body is empty; send JSON")
     try:
-        return orjson.loads(raw)
+        doc = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise Problem(
             400, "Invalid JSON", f"the body is not valid JSON: {exc}", slug="invalid-json"
         ) from None
+    check_no_nul(doc, items)
+    return doc
 
 
 def parcel_json(parcel: models.Parcel) -> dict[str, Any]:
@@ -111,7 +124,7 @@ def rejected(exc: RegistrationRejected) -> Problem:
 @bp.post("/api/v1/parcels")
 @spec.validate(
     json=RegistrationBody,
-    resp=Doc(HTTP_200=RegistrationAnswer, HTTP_201=RegistrationAnswer, **ERRORS),
+    resp=Doc(HTTP_200=RegistrationAnswer, HTTP_201=RegistrationAnswer, **problems(409, 413, 422)),
     tags=["merchants"],
     security=BEARER,
     skip_validation=True,
@@ -126,7 +139,7 @@ def register_parcels() -> Response:
     registered before (`created: false`). Answers 201 when anything was created, else 200.
     """
     principal = merchant()
-    body = body_json()
+    body = body_json("parcels")
     if isinstance(body, list):
         items, batch = body, True
     elif isinstance(body, dict) and "parcels" in body:
@@ -200,7 +213,16 @@ def query_moment(name: str, raw: str) -> datetime:
         raise invalid_query(name, "must be ISO 8601, e.g. 2026-11-20T08:00:00+03:00") from None
     if moment.tzinfo is None:
         raise invalid_query(name, "needs a UTC offset, e.g. 2026-11-20T08:00:00Z")
+    if to_utc(moment) is None:
+        raise invalid_query(name, "is past the end (or before the start) of the calendar once in UTC")
     return moment
+
+
+def cursor_id(value: Any) -> int:
+    """A row id from a cursor: a whole number from 1 to MAX_ID, else the cursor is not one of ours."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ID:
+        raise invalid_query("cursor", "not a cursor this API gave out")
+    return value
 
 
 def parcel_filter() -> ParcelFilter:
@@ -228,7 +250,7 @@ def parcel_filter() -> ParcelFilter:
 @bp.get("/api/v1/parcels")
 @spec.validate(
     query=ParcelQuery,
-    resp=Doc(HTTP_200=ParcelPage, **ERRORS),
+    resp=Doc(HTTP_200=ParcelPage, **problems(422)),
     tags=["merchants"],
     security=BEARER,
     skip_validation=True,
@@ -246,10 +268,9 @@ def list_own_parcels() -> Response:
     after = None
     if request.args.get("cursor"):
         values = decode_cursor(request.args["cursor"])
-        try:
-            after = (query_moment("cursor", str(values[0])), int(values[1]))
-        except (IndexError, ValueError, TypeError):
-            raise invalid_query("cursor", "not a cursor this API gave out") from None
+        if len(values) != 2 or not isinstance(values[0], str):
+            raise invalid_query("cursor", "not a cursor this API gave out")
+        after = (query_moment("cursor", values[0]), cursor_id(values[1]))
     rows = list_parcels(get_session(), principal.merchant_id, where, limit + 1, after)
     page = rows[:limit]
     next_cursor = None
@@ -261,7 +282,7 @@ def list_own_parcels() -> Response:
 
 @bp.get("/api/v1/merchant/parcels/<path:tracking_number>")
 @spec.validate(
-    resp=Doc(HTTP_200=MerchantParcelDetail, **ERRORS),
+    resp=Doc(HTTP_200=MerchantParcelDetail, **problems(404)),
     tags=["merchants"],
     security=BEARER,
     skip_validation=True,
@@ -320,7 +341,7 @@ def webhook_json(row: models.WebhookSubscription, secret: bool = False) -> dict[
 @bp.post("/api/v1/webhooks")
 @spec.validate(
     json=WebhookIn,
-    resp=Doc(HTTP_201=WebhookCreated, **ERRORS),
+    resp=Doc(HTTP_201=WebhookCreated, **problems(413, 422)),
     tags=["merchants"],
     security=BEARER,
     skip_validation=True,
@@ -364,7 +385,7 @@ def create_webhook() -> Response:
 
 @bp.get("/api/v1/webhooks")
 @spec.validate(
-    resp=Doc(HTTP_200=WebhookList, **ERRORS), tags=["merchants"], security=BEARER, skip_validation=True
+    resp=Doc(HTTP_200=WebhookList, **problems()), tags=["merchants"], security=BEARER, skip_validation=True
 )
 def list_webhooks() -> Response:
     """Your webhook subscriptions (without their secrets)."""
@@ -384,8 +405,10 @@ def own_webhook(subscription_id: int) -> models.WebhookSubscription:
     return row
 
 
-@bp.delete("/api/v1/webhooks/<int:subscription_id>")
-@spec.validate(resp=Doc(HTTP_204=None, **ERRORS), tags=["merchants"], security=BEARER, skip_validation=True)
+@bp.delete(f"/api/v1/webhooks/<{SUBSCRIPTION_ID}:subscription_id>")
+@spec.validate(
+    resp=Doc(HTTP_204=None, **problems(404)), tags=["merchants"], security=BEARER, skip_validation=True
+)
 def delete_webhook(subscription_id: int) -> Response:
     """Unsubscribe: nothing more is sent (pending deliveries are cancelled)."""
     now = utcnow()
@@ -393,10 +416,10 @@ def delete_webhook(subscription_id: int) -> Response:
     return Response(status=204)
 
 
-@bp.get("/api/v1/webhooks/<int:subscription_id>/deliveries")
+@bp.get(f"/api/v1/webhooks/<{SUBSCRIPTION_ID}:subscription_id>/deliveries")
 @spec.validate(
     query=DeliveryQuery,
-    resp=Doc(HTTP_200=DeliveryPage, **ERRORS),
+    resp=Doc(HTTP_200=DeliveryPage, **problems(404, 422)),
     tags=["merchants"],
     security=BEARER,
     skip_validation=True,
@@ -408,9 +431,9 @@ def list_deliveries(subscription_id: int) -> Response:
     before = None
     if request.args.get("cursor"):
         values = decode_cursor(request.args["cursor"])
-        if len(values) != 1 or not isinstance(values[0], int):
+        if len(values) != 1:
             raise invalid_query("cursor", "not a cursor this API gave out")
-        before = values[0]
+        before = cursor_id(values[0])
     entries = delivery_log(get_session(), row.id, limit + 1, before)
     page = entries[:limit]
     next_cursor = encode_cursor(page[-1].id) if len(entries) > limit else None

@@ -3,8 +3,22 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, RootModel
+
+from carriers.codetables import iso_countries
+from tracking.plausibility import AS_OF, EVENT_TIME, SHIP_AT
+from tracking.statuses import SUBSTATUSES, Status
+
+# Every substatus of any status (each event's and parcel's substatus is one of them).
+SUBSTATUS_VALUES = sorted({sub for subs in SUBSTATUSES.values() for sub in subs})
+SUBSTATUS_ENUM: dict[str, Any] = {"enum": SUBSTATUS_VALUES}
+# Text the server strips and then requires: at least one character other than white space.
+NOT_BLANK = r"\S"
+STATUS_NAMES = "|".join(s.value for s in Status)
+# ParcelQuery.status: one status or several separated by commas.
+STATUS_LIST = rf"^\s*({STATUS_NAMES})\s*(,\s*({STATUS_NAMES})\s*)*$"
 
 
 class ProblemItem(BaseModel):
@@ -26,25 +40,40 @@ class ProblemBody(BaseModel):
 
 
 class PlaceIn(BaseModel):
-    """Where a scan happened."""
+    """Where a scan happened: at least one of its fields; ``lat`` and ``lon`` together or neither."""
 
-    name: str | None = None
-    country: str | None = Field(None, description="ISO 3166-1 alpha-2", min_length=2, max_length=2)
-    postcode: str | None = None
-    lat: float | None = None
-    lon: float | None = None
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [{"required": [name]} for name in ("name", "country", "postcode", "lat")],
+            "dependentRequired": {"lat": ["lon"], "lon": ["lat"]},
+        }
+    )
+
+    name: str | None = Field(None, max_length=200)
+    country: str | None = Field(
+        None,
+        description="ISO 3166-1 alpha-2 (any other code is refused for the item)",
+        json_schema_extra={"enum": [*iso_countries(), None]},
+    )
+    postcode: str | None = Field(None, max_length=200)
+    lat: float | None = Field(None, ge=-90, le=90)
+    lon: float | None = Field(None, ge=-180, le=180)
 
 
 class CanonicalEvent(BaseModel):
     """A scan in Silkway's canonical format."""
 
-    tracking_number: str = Field(examples=["RX747628194CN"])
-    status: str = Field(description="canonical status, e.g. in_transit")
-    substatus: str | None = Field(None, description="canonical substatus, e.g. departed")
-    occurred_at: datetime = Field(description="ISO 8601 with a UTC offset")
-    location: PlaceIn | None = None
-    description: str | None = None
-    raw_code: str | None = None
+    tracking_number: str = Field(min_length=5, examples=["RX747628194CN"])
+    status: Status = Field(description="canonical status, e.g. in_transit")
+    substatus: str | None = Field(
+        None, description="canonical substatus of the status, e.g. departed", json_schema_extra=SUBSTATUS_ENUM
+    )
+    occurred_at: datetime = Field(
+        description=f"ISO 8601 with a UTC offset; it {EVENT_TIME.rule}, else the item is invalid"
+    )
+    location: PlaceIn | str | None = Field(None, description="a place, or just its name")
+    description: str | None = Field(None, max_length=2000)
+    raw_code: str | None = Field(None, max_length=2000)
     linked_numbers: list[str] = Field([], description="other numbers of the same parcel (hand-over)")
 
 
@@ -53,6 +82,10 @@ class CanonicalPayload(BaseModel):
     (Russian Post SOAP XML, Cainiao JSON, CDEK webhook JSON, 17TRACK webhook JSON, CSV)."""
 
     events: list[CanonicalEvent]
+
+
+class CanonicalBody(RootModel[CanonicalPayload | list[CanonicalEvent]]):
+    """Canonical JSON: ``{"events": [...]}`` or a bare list of events (other formats: see the operation)."""
 
 
 class Rejected(BaseModel):
@@ -105,8 +138,8 @@ class LocationOut(BaseModel):
 class EventOut(BaseModel):
     """A timeline entry."""
 
-    status: str
-    substatus: str
+    status: Status
+    substatus: str = Field(json_schema_extra=SUBSTATUS_ENUM)
     occurred_at: datetime
     location: LocationOut | None
     description: str
@@ -129,10 +162,19 @@ class ParcelOut(BaseModel):
 
     tracking_number: str
     identifiers: list[str]
-    status: str
-    substatus: str
+    status: Status
+    substatus: str = Field(json_schema_extra=SUBSTATUS_ENUM)
     events: list[EventOut]
     eta: EtaOut | None
+
+
+class EtaQuery(BaseModel):
+    """When to answer as of."""
+
+    as_of: datetime | None = Field(
+        None,
+        description=f"ISO 8601 with an offset (default now); it {AS_OF.rule}. Events after it are ignored",
+    )
 
 
 class Candidate(BaseModel):
@@ -162,16 +204,35 @@ class HealthOut(BaseModel):
 class QuoteIn(BaseModel):
     """A pre-shipment quote request."""
 
-    origin: str = Field(examples=["Shenzhen"], description="city name (English or Russian) or place id")
-    destination: str = Field(examples=["Новосибирск"])
-    service: str = Field(examples=["standard_air"], description="a code from GET /api/v1/services")
-    ship_at: datetime | None = Field(None, description="when the parcel is handed over; default now")
+    origin: str = Field(
+        min_length=1,
+        pattern=NOT_BLANK,
+        examples=["Shenzhen"],
+        description="city name (English or Russian) or place id",
+    )
+    destination: str = Field(min_length=1, pattern=NOT_BLANK, examples=["Новосибирск"])
+    service: str = Field(
+        min_length=1,
+        pattern=NOT_BLANK,
+        examples=["standard_air"],
+        description="a code from GET /api/v1/services",
+    )
+    ship_at: datetime | None = Field(
+        None, description=f"when the parcel is handed over (default now); it {SHIP_AT.rule}"
+    )
+
+
+QuoteList = Annotated[list[QuoteIn], Field(min_length=1, max_length=1000)]
 
 
 class QuoteRequest(BaseModel):
-    """One quote request, or `{"quotes": [...]}` with up to 1,000 (a bare list works too)."""
+    """Up to 1,000 quote requests, answered in the order asked."""
 
-    quotes: list[QuoteIn]
+    quotes: QuoteList
+
+
+class QuoteBody(RootModel[QuoteIn | QuoteRequest | QuoteList]):
+    """One quote request, `{"quotes": [...]}` with 1 to 1,000, or a bare list of them."""
 
 
 class QuoteOut(BaseModel):
@@ -183,12 +244,19 @@ class QuoteOut(BaseModel):
     route: list[str]
     service: str
     model: dict[str, object]
+    origin: str = Field(description="as asked")
+    destination: str = Field(description="as asked")
+    ship_at: datetime = Field(description="as asked, or the time of the call, in UTC")
 
 
 class QuotesOut(BaseModel):
     """Answers in the order asked."""
 
     quotes: list[QuoteOut]
+
+
+class QuoteAnswer(RootModel[QuoteOut | QuotesOut]):
+    """The quote alone for one request object, else `quotes` in the order asked."""
 
 
 class ServiceOut(BaseModel):
