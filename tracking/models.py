@@ -345,3 +345,46 @@ class EtaRevision(Base):
     p90: Mapped[datetime]
     model_version: Mapped[str] = mapped_column(String(80))
     route: Mapped[str] = mapped_column(Text, default="")
+
+
+class MailSubscription(Base):
+    """A shopper's e-mail subscription to one parcel (tracking/subscriptions.py).
+
+    The address is kept for the notifications only: it is blanked on unsubscribe and the row deleted once
+    the parcel's tracking has ended plus the retention period. ``token`` is the capability of the
+    confirmation and unsubscribe links. ``situation`` is the parcel's last mail-worthy situation seen for
+    this subscription and ``sent_kinds`` the kinds already queued, so each is mailed once per change.
+    """
+
+    __tablename__ = "mail_subscriptions"
+    __table_args__ = (UniqueConstraint("parcel_id", "email"),)
+    id: Mapped[bigpk]
+    parcel_id: Mapped[int] = mapped_column(BigId, ForeignKey("parcels.id"), index=True)
+    email: Mapped[str | None] = mapped_column(String(320))
+    language: Mapped[str] = mapped_column(String(5))
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    situation: Mapped[str | None] = mapped_column(String(40))
+    sent_kinds: Mapped[str] = mapped_column(String(200), default="")
+    confirmed_at: Mapped[datetime | None]
+    unsubscribed_at: Mapped[datetime | None]
+    created_at: Mapped[created]
+
+
+class MailMessage(Base):
+    """A mail to send to a subscriber: the confirmation, or a notification of ``kind``, sent by the
+    scheduler's ``notifications`` job with retries (tracking/mail_outbox.py). Sent when ``sent_at`` is
+    set; ``gave_up_at`` when refused for good or too old."""
+
+    __tablename__ = "mail_outbox"
+    __table_args__ = (Index("ix_mail_outbox_due", "sent_at", "next_attempt_at"),)
+    id: Mapped[bigpk]
+    subscription_id: Mapped[int] = mapped_column(BigId, ForeignKey("mail_subscriptions.id"), index=True)
+    kind: Mapped[codestr]
+    payload: Mapped[str] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[created]
+    next_attempt_at: Mapped[datetime]
+    claimed_until: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    gave_up_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(500))
