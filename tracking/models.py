@@ -388,3 +388,38 @@ class MailMessage(Base):
     sent_at: Mapped[datetime | None]
     gave_up_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(String(500))
+
+
+class ConnectorRegistration(Base):
+    """A number registered (or to be registered) with a tracking service: the connectors' outbox.
+
+    ``state``: ``queued`` (not registered yet), ``registered``, ``rejected`` (the service refused it:
+    ``error_code`` and ``last_answer`` say why), ``stopped``. ``pending`` is the call still owed to the
+    service (``register``, ``changecarrier``, ``stop``) from ``next_attempt_at`` on, or None.
+    ``carrier_code`` is Silkway's carrier code for the number (read from its shape, or set by hand);
+    ``remote_carrier`` the service's own carrier id once it answered. ``parcel_id`` has no foreign key
+    (as in the webhook outbox): the number leads, and a merge may move it to another parcel.
+    """
+
+    __tablename__ = "connector_registrations"
+    __table_args__ = (
+        UniqueConstraint("number", "connector"),
+        Index("ix_connector_registrations_due", "connector", "pending", "next_attempt_at"),
+        Index("ix_connector_registrations_state", "connector", "state", "updated_at"),
+    )
+    id: Mapped[bigpk]
+    number: Mapped[str] = mapped_column(String(40))
+    parcel_id: Mapped[int | None] = mapped_column(BigId, index=True)
+    connector: Mapped[codestr]
+    carrier_code: Mapped[str | None] = mapped_column(String(40))
+    remote_carrier: Mapped[str | None] = mapped_column(String(40))
+    state: Mapped[str] = mapped_column(String(20), default="queued")
+    pending: Mapped[str | None] = mapped_column(String(20))
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None]
+    error_code: Mapped[str | None] = mapped_column(String(40))
+    last_answer: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[created]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    registered_at: Mapped[datetime | None]
+    stopped_at: Mapped[datetime | None]
