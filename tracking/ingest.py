@@ -34,6 +34,7 @@ from tracking import ingest_sql as sql
 from tracking import models
 from tracking.events import ItemError, Location, ScanEvent, as_utc, normalize_number
 from tracking.statuses import Status
+from tracking.subscriptions import move_subscriptions
 from tracking.timeline import PENDING, StatusState, apply, derive
 from tracking.types import utcnow
 
@@ -291,6 +292,7 @@ def _merge_parcels(session: Session, target: int, others: list[int]) -> None:
             update(models.Identifier).where(models.Identifier.parcel_id == other).values(parcel_id=target)
         )
         _adopt_registration(session, target, other)
+        move_subscriptions(session, target, [other])
         session.execute(delete(models.Parcel).where(models.Parcel.id == other))
 
 

@@ -21,6 +21,7 @@ from tracking import models
 from tracking.events import ItemError, ItemNotice, ParseResult
 from tracking.ingest import CarrierRef, IngestReport, PlaceResolver, ingest
 from tracking.ingest_sql import is_postgres
+from tracking.mail_outbox import enqueue_changes
 from tracking.types import utcnow
 from tracking.webhooks import enqueue_status_changes
 
@@ -107,6 +108,9 @@ def store_payload(
     payload.accepted, payload.duplicates, payload.rejected = report.accepted, report.duplicates, len(rejected)
     count_unmapped(session, carrier.id, parsed.unmapped)
     enqueue_status_changes(session, report.changes)
+    enqueue_changes(
+        session, [(c.parcel_id, c.new.status.value, c.new.substatus) for c in report.changes], utcnow()
+    )
     session.flush()
     notices = sorted(parsed.notices, key=lambda n: n.index)
     return Outcome(

@@ -2,8 +2,9 @@
 
 ``flag_stalled`` sets ``stalled_at`` on parcels that have gone quiet for longer than the threshold the
 caller passes (the scheduler passes one learned from the ETA model's leg-time 95th centiles; the default
-is a table by status), queues a ``delayed`` webhook for each newly stalled parcel a merchant owns, and
-clears the flag of parcels that have moved since. Only flushes; the caller commits.
+is a table by status), queues a ``delayed`` webhook for each newly stalled parcel a merchant owns and a
+delay mail for its confirmed subscribers (tracking/mail_outbox.py), and clears the flag of parcels that
+have moved since. Only flushes; the caller commits.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from tracking import models
+from tracking.mail_outbox import enqueue_delays
 from tracking.webhooks import enqueue, parcel_snapshots, subscribed_parcels
 
 Threshold = Callable[[str | None, str, str], timedelta]
@@ -89,6 +91,7 @@ def flag_stalled(session: Session, now: datetime, threshold: Threshold = default
     for start in range(0, len(ids), CHUNK):
         session.execute(update(p).where(p.id.in_(ids[start : start + CHUNK])).values(stalled_at=now))
     _announce(session, flagged, now)
+    enqueue_delays(session, {parcel_id: _delay(found) for parcel_id, found in flagged.items()}, now)
     session.flush()
     return ids
 
@@ -99,12 +102,17 @@ def _announce(session: Session, flagged: dict[int, dict[str, Any]], now: datetim
     data = {
         parcel_id: {
             **snapshot,
-            "delay": {
-                "silent_since": flagged[parcel_id]["since"].isoformat(),
-                "usual_hours": round(flagged[parcel_id]["threshold"].total_seconds() / 3600, 1),
-                "place_id": flagged[parcel_id]["place"],
-            },
+            "delay": _delay(flagged[parcel_id]),
         }
         for parcel_id, snapshot in snapshots.items()
     }
     enqueue(session, "delayed", data, now)
+
+
+def _delay(found: dict[str, Any]) -> dict[str, Any]:
+    """What is said of a newly stalled parcel: silent since when, how long is usual there, where."""
+    return {
+        "silent_since": found["since"].isoformat(),
+        "usual_hours": round(found["threshold"].total_seconds() / 3600, 1),
+        "place_id": found["place"],
+    }

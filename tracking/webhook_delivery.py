@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import exists, or_, select, update
+from sqlalchemy import Select, exists, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from tracking import models
@@ -121,6 +121,18 @@ def envelope(message_id: int, event: str, created_at: datetime, payload: str) ->
     return (head[:-1] + ',"data":' + payload + "}").encode()
 
 
+def lease_rows(session: Session, query: Select[Any], model: Any, until: datetime) -> list[int]:
+    """The ids ``query`` selects, leased (``claimed_until``) to this processor until ``until``; flushes
+    only. On PostgreSQL each processor skips the rows another is claiming (``FOR UPDATE SKIP LOCKED``);
+    SQLite's BEGIN IMMEDIATE serialises whole transactions instead."""
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True, of=model)
+    ids = list(session.scalars(query))
+    if ids:
+        session.execute(update(model).where(model.id.in_(ids)).values(claimed_until=until))
+    return ids
+
+
 def claim_batch(session: Session, now: datetime, batch: int, lease: timedelta) -> list[ClaimedMessage]:
     """Take up to ``batch`` due messages, the oldest pending one per (subscription, parcel), leased until
     ``now + lease``; flushes only: the claim holds once the caller commits it (before sending)."""
@@ -147,14 +159,9 @@ def claim_batch(session: Session, now: datetime, batch: int, lease: timedelta) -
         .order_by(m.id)
         .limit(batch)
     )
-    if session.get_bind().dialect.name == "postgresql":
-        # Several processors: each skips the rows another is claiming. SQLite's BEGIN IMMEDIATE
-        # serialises whole transactions instead.
-        query = query.with_for_update(skip_locked=True, of=m)
-    ids = list(session.scalars(query))
+    ids = lease_rows(session, query, m, now + lease)
     if not ids:
         return []
-    session.execute(update(m).where(m.id.in_(ids)).values(claimed_until=now + lease))
     s = models.WebhookSubscription
     rows = session.execute(
         select(m.id, m.event, m.payload, m.created_at, m.attempts, s.id, s.url, s.secret)
