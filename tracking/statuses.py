@@ -35,6 +35,7 @@ SUBSTATUSES: dict[Status, tuple[str, ...]] = {
         "arrived_destination_country",
         "customs_processing",
         "customs_cleared",
+        "customs_duty_paid",
         "handed_over",
         "forwarded",
         "other",
@@ -45,6 +46,7 @@ SUBSTATUSES: dict[Status, tuple[str, ...]] = {
     Status.DELIVERY_FAILED: ("recipient_absent", "address_issue", "refused", "other"),
     Status.EXCEPTION: (
         "customs_held",
+        "customs_duty_due",
         "returning",
         "returned",
         "lost",

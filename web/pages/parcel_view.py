@@ -4,25 +4,47 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from routing.eta import EtaAnswer
 from tracking.queries import PublicEvent, PublicParcel
+from tracking.stalled import Threshold, default_threshold
+from web.pages.customs import CustomsNotice, customs_notice, waiting_for_payment
 from web.pages.eta_provider import eta_provider, provided_eta
-from web.pages.i18n import STAGES, country_name, date_window, day, percent, status_words
+from web.pages.i18n import (
+    STAGES,
+    country_name,
+    date_window,
+    day,
+    local_clock,
+    local_date,
+    percent,
+    status_words,
+)
+from web.pages.journey import delay_notice, journey_words
 from web.pages.map_svg import MapPoint, network, node_point, place_name, route_svg
 
 log = logging.getLogger("silkway.web.pages")
 
-CUSTOMS = {"arrived_destination_country", "customs_processing", "customs_cleared", "handed_over"}
+CUSTOMS = {
+    "arrived_destination_country",
+    "customs_processing",
+    "customs_duty_paid",
+    "customs_held",
+    "customs_duty_due",
+    "handed_over",
+}
+# Released by customs: the parcel is on its way to the shopper, so the progress bar moves on to delivery.
+PAST_CUSTOMS = {"customs_cleared"}
 LAST_MILE = {"out_for_delivery", "available_for_pickup", "delivery_failed"}
 # p10 and p90 bound the window, so it holds the delivery with this probability (unless the ETA says).
 WINDOW_PROBABILITY = 0.8
@@ -38,6 +60,7 @@ class Entry:
     place: str
     carrier: str
     status: str
+    repeats: str = ""  # "3 identical scans since …" when consecutive identical scans were folded into one
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,15 +82,19 @@ class ParcelPage:
     eta: EtaWindow | None
     route_map: Markup | None
     stages: list[str] = field(default_factory=list)
+    customs: CustomsNotice | None = None
+    delay: str | None = None
+    journey: str | None = None
+    eta_paused: bool = False
 
 
 def stage_of(status: str, substatus: str) -> int:
     """Which of the five stages (label, on the way, customs, delivery, delivered) a status belongs to."""
     if status == "delivered":
         return 4
-    if status in LAST_MILE:
+    if status in LAST_MILE or substatus in PAST_CUSTOMS:
         return 3
-    if substatus in CUSTOMS or substatus == "customs_held":
+    if substatus in CUSTOMS:
         return 2
     if status in ("pending", "info_received"):
         return 0
@@ -93,6 +120,36 @@ def entry(event: PublicEvent, lang: str) -> Entry:
         carrier=event.carrier,
         status=event.status,
     )
+
+
+def _same_scan(a: Entry, b: Entry) -> bool:
+    return (a.words, a.original, a.place, a.carrier) == (b.words, b.original, b.place, b.carrier)
+
+
+def collapsed(entries: list[Entry]) -> list[Entry]:
+    """The history with each run of consecutive identical scans (same words, text, place and carrier)
+    shown once, at its newest time, saying how many there were since when."""
+    out: list[Entry] = []
+    run: list[Entry] = []
+    for item in [*entries, None]:
+        if item is not None and run and _same_scan(run[0], item):
+            run.append(item)
+            continue
+        if run:
+            first = run[-1].at
+            repeats = (
+                ngettext(
+                    "%(num)d identical scan since %(when)s",
+                    "%(num)d identical scans since %(when)s",
+                    len(run),
+                    when=f"{local_date(first)}, {local_clock(first)}",
+                )
+                if len(run) > 1
+                else ""
+            )
+            out.append(replace(run[0], repeats=repeats))
+        run = [item] if item is not None else []
+    return out
 
 
 def summary(view: PublicParcel, lang: str) -> dict[str, Any]:
@@ -194,8 +251,19 @@ def route_map(view: PublicParcel, eta: EtaAnswer | None, lang: str) -> Markup | 
     )
 
 
-def parcel_page(view: PublicParcel, eta: EtaAnswer | None, lang: str) -> ParcelPage:
-    """Everything the parcel page shows, in ``lang``."""
+def parcel_page(
+    view: PublicParcel,
+    eta: EtaAnswer | None,
+    lang: str,
+    *,
+    now: datetime | None = None,
+    threshold: Threshold = default_threshold,
+) -> ParcelPage:
+    """Everything the parcel page shows, in ``lang`` (``now`` and ``threshold`` judge a delay)."""
+    now = now or datetime.now(UTC)
+    paused = waiting_for_payment(view)
+    if paused:
+        eta = None  # the delivery date waits for the shopper's payment, not for the network
     stage = max(
         [stage_of(e.status, e.substatus) for e in view.events] + [stage_of(view.status, view.substatus)]
     )
@@ -204,8 +272,12 @@ def parcel_page(view: PublicParcel, eta: EtaAnswer | None, lang: str) -> ParcelP
     return ParcelPage(
         headline=status_words(view.status, view.substatus),
         stage=stage,
-        entries=[entry(e, lang) for e in view.events],
+        entries=collapsed([entry(e, lang) for e in view.events]),
         eta=eta_window(eta, view) if eta else None,
         route_map=route_map(view, eta, lang),
         stages=[str(s) for s in STAGES],
+        customs=customs_notice(view),
+        delay=delay_notice(view, place_of(view.events[0], lang) if view.events else "", now, threshold),
+        journey=journey_words(view, now),
+        eta_paused=paused,
     )

@@ -19,7 +19,9 @@ from tracking.numbers import format_examples, normalize, recognize
 from tracking.queries import PublicParcel
 from web.access import public_limits as limits
 from web.db import get_session, lookup_view
+from web.pages.customs import waiting_for_payment
 from web.pages.i18n import LANGUAGES, current_language
+from web.pages.journey import page_threshold
 from web.pages.map_svg import basemap_svg
 from web.pages.parcel_view import eta_for, parcel_page, summary
 
@@ -125,7 +127,8 @@ def track(tracking_number: str) -> Any:
     (view,) = limits.looked_up([number], _lookup)  # an unknown or malformed number costs one miss
     if view is None:
         return _unknown(tracking_number, number, 404 if well_formed(number) else 400)
-    page = parcel_page(view, _eta(get_session(), view), current_language())
+    session = get_session()
+    page = parcel_page(view, _eta(session, view), current_language(), threshold=page_threshold(session))
     return render_template("track.html", view=view, page=page)
 
 
@@ -139,8 +142,8 @@ def basemap() -> Response:
 
 
 def _eta(session: Any, view: PublicParcel) -> EtaAnswer | None:
-    if view.status in ("delivered", "expired"):
-        return None
+    if view.status in ("delivered", "expired") or waiting_for_payment(view):
+        return None  # finished, or its delivery date waits for the shopper's payment
     return eta_for(session, view)
 
 
@@ -150,6 +153,7 @@ def _unknown(typed: str, number: str, status: int) -> tuple[str, int]:
         render_template(
             "not_found.html",
             typed=typed[:80],
+            query=typed[:MAX_QUERY],  # the search box keeps what was typed
             number=found.number[:80],
             found=found,
             malformed=status == 400,
