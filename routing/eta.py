@@ -17,6 +17,7 @@ from routing.inference import Candidate, candidates
 from routing.model import LegTimeModel
 from routing.network import Network, load_network
 from routing.plans import Plan, build_plan
+from routing.positions import placed_track
 from routing.quotes import QuoteAsk, plan_quantiles
 from routing.remaining import ARRIVAL_STATUSES
 from routing.services import Router, ServiceCatalog, load_services
@@ -191,10 +192,16 @@ class EtaEngine:
             at = aware(arrived[0].at)
             return EtaEstimate(at, at, at, visited, track.service or "unknown", self.model.version,
                                self.model.observations, basis=ARRIVED)
-        options = candidates(self.router, track, as_of, DEFAULT_ORIGIN)
         learned = self.model.remaining.quantiles(track, as_of) if self.model.remaining else None
         if learned is not None:
+            options = candidates(self.router, track, as_of, DEFAULT_ORIGIN)
             return self._by_milestone(learned, options, visited, track)
+        # The route is read from where the scans really place the parcel (a customs scan named after a
+        # city is at that city's exchange office, not in its last mile).
+        track = placed_track(self.network, track)
+        scans = track.scans_until(as_of)
+        known = [s for s in scans if s.place_id in self.network.places]
+        options = candidates(self.router, track, as_of, DEFAULT_ORIGIN)
         try:
             return self._by_route(track, options, known, scans, as_of)
         except NoRoute as exc:
@@ -252,6 +259,10 @@ class EtaEngine:
             route = self.router.route_for(candidate.service, here.place, candidate.destination, resume=True)
         except NoRoute:
             return None, []
+        if len(route) == 1:
+            # In its destination city but not arrived: the rest of the leg into the city (its last mile).
+            full = self.router.route_for(candidate.service, candidate.origin, candidate.destination)
+            return self._last_mile(candidate.service, full[-2:], here, as_of, n), route
         at_origin = len(visits) == 1 and here.place == candidate.origin
         plan = self._plan(candidate.service, route, at_origin=at_origin)
         if not plan.steps:
@@ -264,6 +275,18 @@ class EtaEngine:
             return self._condition(plan, 0, to_hours(here.first), now, n), route
         # No dwell here: the parcel moves on at once, so it has been on the next leg since its last scan.
         return self._condition(plan, 0, to_hours(here.last), now, n), route
+
+    def _last_mile(
+        self, service: str, route: Sequence[str], here: Stay, as_of: datetime, n: int
+    ) -> FloatArray:
+        """Arrival samples for a parcel scanned in its destination city since ``here.first``: the leg
+        into the city (``route``, its last two places) conditioned on the time already spent on it."""
+        now = to_hours(as_of)
+        if len(route) < 2:
+            return np.full(n, now)
+        plan = self._plan(service, route, at_origin=False)
+        index = 1 if plan.steps and plan.steps[0].kind == "dwell" else 0
+        return self._condition(plan, index, to_hours(here.first), now, n)
 
     def _condition(self, plan: Plan, index: int, since: float, now: float, n: int) -> FloatArray:
         """Finish step ``index`` (begun at ``since``) given it has not finished by ``now``, then the rest."""
@@ -296,6 +319,15 @@ class EtaEngine:
             route = list(nx.dijkstra_path(self.network.graph, here, target, weight=weight))
         except (nx.NetworkXNoPath, nx.NodeNotFound):
             raise NoRoute(track.service or "unknown", str(here), target) from None
+        if len(route) == 1:
+            # Scanned in the city it is bound for, not arrived: the fastest leg into it, under way since.
+            into = [(leg.hours.typical, u) for u in self.network.graph.predecessors(target)
+                    if (leg := self.network.leg(u, target)) is not None and self.network.is_active(u)]
+            if not into:
+                raise NoRoute(track.service or "unknown", str(here), target)
+            last = [s for s in stays(known) if s.place == target][-1]
+            arrival = self._last_mile("", [min(into)[1], target], last, as_of, self.samples)
+            return self._estimate(arrival, route, "unknown", (), basis=FASTEST_PATH)
         plan = self._plan("", route, at_origin=False)
         since = to_hours(aware(known[-1].at)) if known else to_hours(as_of)
         arrival = self._condition(plan, 0, since, to_hours(as_of), self.samples)

@@ -147,3 +147,32 @@ def test_parcel_with_no_known_place_is_quoted_from_a_default_origin(engine: EtaE
     estimate = engine.in_flight(track, SHIP + timedelta(hours=3))
     assert estimate.route[-1] == "ru_novosibirsk"
     assert SHIP < estimate.p10 <= estimate.p50 <= estimate.p90
+
+
+def test_customs_scan_named_after_a_city_is_not_an_arrival_there(engine: EtaEngine) -> None:
+    # The network prior alone (no learned model): "Moscow, customs processing" of a parcel bound for a
+    # city nobody told is at a Moscow exchange office, days from arrival, wherever it is going.
+    at_customs = SHIP + timedelta(days=4)
+    track = ParcelTrack(
+        ("RX747628194CN",), None, None, None,
+        [scan("cn_shenzhen", SHIP, substatus="picked_up"),
+         scan("ru_moscow", at_customs, substatus="customs_processing")],
+    )
+    as_of = at_customs + timedelta(hours=6)
+    estimate = engine.in_flight(track, as_of)
+    assert estimate.p50 > as_of + timedelta(hours=12)
+    assert estimate.spread_hours >= 24
+    assert estimate.route[0] in {"ru_mmpo_sheremetyevo", "ru_mmpo_vnukovo"}
+    assert len({c.destination for c in estimate.candidates}) > 1  # averaged over the likely cities
+    assert estimate.learned_from == 0
+
+
+def test_parcel_scanned_in_its_destination_city_is_still_on_its_last_mile(engine: EtaEngine) -> None:
+    in_city = SHIP + timedelta(days=9)
+    track = ParcelTrack(
+        ("RX747628194CN",), "standard_air", "cn_shenzhen", "ru_kazan",
+        [scan("cn_shenzhen", SHIP), scan("ru_kazan", in_city, substatus="in_sorting")],
+    )
+    as_of = in_city + timedelta(hours=1)
+    estimate = engine.in_flight(track, as_of)
+    assert as_of < estimate.p10 < estimate.p50 < estimate.p90

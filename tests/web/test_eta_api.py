@@ -144,6 +144,19 @@ def test_parcel_eta_is_in_the_future_of_its_last_scan(client, make_key):
     assert abs(gap) < timedelta(minutes=5)
 
 
+def test_a_fresh_service_answers_a_parcel_at_moscow_customs_from_the_network_prior(client, make_key):
+    # No model learned yet and no destination: the last scan is "Moscow, customs processing", two days ago.
+    _push_journey(client, make_key("carrier", "acme_post"))
+    as_of = datetime.now(UTC).replace(microsecond=0)
+    resp = client.get("/api/v1/parcels/RX747628194CN/eta", query_string={"as_of": as_of.isoformat()})
+    assert resp.status_code == 200, resp.get_json()
+    body = resp.get_json()
+    p10, p50, p90 = (datetime.fromisoformat(body[k]) for k in ("p10", "p50", "p90"))
+    assert p50 > as_of and p90 - p10 >= timedelta(hours=24)
+    assert body["model"]["learned_from"] == 0
+    assert len({c["destination"] for c in body["candidates"]}) > 1
+
+
 def test_eta_as_of_ignores_later_events(client, make_key):
     start = _push_journey(client, make_key("carrier", "acme_post"))
     early = (start + timedelta(hours=12)).isoformat()
