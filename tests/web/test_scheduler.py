@@ -119,7 +119,8 @@ def test_every_periodic_job_is_scheduled_with_configurable_intervals(app):
     app.config["JOB_WEBHOOK_OUTBOX_SECONDS"] = 11
     jobs = {job.name: job.seconds for job in all_jobs(app)}
     assert set(jobs) == {
-        "eta_refresh", "eta_revisions", "webhook_outbox", "stalled_parcels", "carrier_feeds", "retention"
+        "eta_refresh", "eta_revisions", "webhook_outbox", "stalled_parcels", "carrier_feeds", "retention",
+        "connectors",
     }
     assert jobs["webhook_outbox"] == 11
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 from tracking.plausibility import SHIP_AT
 from tracking.statuses import Status
+from web.api.connector_answers import ConnectorState
 from web.api.schemas import NOT_BLANK, STATUS_LIST, SUBSTATUS_ENUM
 
 WebhookEvent = Literal["status_changed", "eta_revised", "delayed"]
@@ -94,6 +95,9 @@ class RegisteredParcel(MerchantParcel):
     """A registered parcel; ``created`` is false when the reference had been registered before."""
 
     created: bool
+    connectors: list[ConnectorState] = Field(
+        description="the tracking services its numbers are registered with"
+    )
 
 
 class RegistrationResult(BaseModel):
@@ -143,6 +147,9 @@ class MerchantParcelDetail(MerchantParcel):
     """A parcel with its timeline, newest event first."""
 
     events: list[MerchantEvent]
+    connectors: list[ConnectorState] = Field(
+        description="the tracking services its numbers are registered with, and what each answered"
+    )
 
 
 class WebhookIn(BaseModel):

@@ -12,10 +12,11 @@ from spectree import Response as Doc
 
 from tracking import models
 from tracking.accounts import Principal
+from tracking.connectors import queue_parcels
 from tracking.merchant_parcels import ParcelFilter, list_parcels, merchant_parcel, parcels_by_id
 from tracking.plausibility import to_utc
 from tracking.queries import public_parcel
-from tracking.registration import RegistrationRejected, parse_registrations, register
+from tracking.registration import Registered, RegistrationRejected, parse_registrations, register
 from tracking.statuses import Status
 from tracking.types import utcnow
 from tracking.webhook_delivery import delivery_log
@@ -29,6 +30,7 @@ from tracking.webhooks import (
     subscriptions,
 )
 from web.access.auth import require
+from web.api.connector_answers import parcel_states, states_by_number
 from web.api.merchant_schemas import (
     DeliveryPage,
     DeliveryQuery,
@@ -43,6 +45,7 @@ from web.api.merchant_schemas import (
 )
 from web.api.network_lookup import check_place, check_service
 from web.api.schemas import ProblemBody
+from web.connectors.settings import rules
 from web.db import commit_unit, get_session
 from web.errors import Problem, check_no_nul, json_response
 from web.feeds.webhook_sender import resolve_host
@@ -152,14 +155,30 @@ def register_parcels() -> Response:
     session = get_session()
     merchant_id = principal.merchant_id
     assert merchant_id is not None
+    routes = rules(current_app.config)
+
+    def work() -> list[Registered]:
+        done = register(session, merchant_id, registrations)
+        # Each number goes to the connector that reports on it, in this unit: the call waits for the job.
+        queue_parcels(session, {d.parcel_id: d.identifiers for d in done}, routes, utcnow())
+        return done
+
     try:
         registrations = parse_registrations(items, check_place, check_service)
         # Another request registering or scanning one of these numbers first makes the unit look again.
-        done = commit_unit(session, lambda: register(session, merchant_id, registrations), retries=RETRIES)
+        done = commit_unit(session, work, retries=RETRIES)
     except RegistrationRejected as exc:
         raise rejected(exc) from None
     parcels = parcels_by_id(session, [d.parcel_id for d in done])
-    out = [{**parcel_json(parcels[d.parcel_id]), "created": d.created} for d in done]
+    states = states_by_number(session, (n for d in done for n in d.identifiers))
+    out = [
+        {
+            **parcel_json(parcels[d.parcel_id]),
+            "created": d.created,
+            "connectors": parcel_states(states, d.identifiers),
+        }
+        for d in done
+    ]
     status = 201 if any(d.created for d in done) else 200
     return json_response({"parcels": out} if batch else out[0], status)
 
@@ -321,7 +340,9 @@ def get_own_parcel(tracking_number: str) -> Response:
         }
         for e in view.events
     ]
-    return json_response({**parcel_json(parcel), "events": events})
+    numbers = [i.number for i in parcel.identifiers]
+    connectors = parcel_states(states_by_number(session, numbers), numbers)
+    return json_response({**parcel_json(parcel), "events": events, "connectors": connectors})
 
 
 def webhook_json(row: models.WebhookSubscription, secret: bool = False) -> dict[str, Any]:

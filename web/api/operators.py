@@ -1,4 +1,5 @@
-"""The operators' API: the unmapped-codes report and carriers' push signing secrets (operator keys only)."""
+"""The operators' API: the unmapped-codes report, carriers' push signing secrets and the numbers tracking
+services refused (operator keys only)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from spectree import Response as Doc
 from sqlalchemy import select
 
 from tracking import models
+from tracking.connectors import rejections
 from tracking.types import utcnow
 from web.access.auth import require
 from web.access.signing import SIGNATURE_HEADER, TRACK17_HEADER, new_secret
@@ -210,3 +212,84 @@ def _json_object() -> dict[str, Any]:
 
 def _bad_field(field: str, message: str) -> Problem:
     return Problem(400, "Invalid Field", message, errors=[{"field": field, "error": message}])
+
+
+class RejectionQuery(BaseModel):
+    """Filter and paging for the refused numbers, newest first."""
+
+    connector: str | None = Field(None, pattern=r"^[a-z0-9_-]{2,40}$", description="e.g. track17")
+    limit: int = Field(100, ge=1, le=500)
+    cursor: int | None = Field(None, ge=1, description="next_cursor of the previous page")
+
+
+class RejectionOut(BaseModel):
+    """A number a tracking service refused: its code and words, the parcel and its merchant."""
+
+    number: str
+    connector: str
+    carrier: str | None
+    code: str | None = Field(
+        description="the service's error code (17TRACK: -18019903 carrier not detected, ...)"
+    )
+    message: str | None
+    parcel_id: int | None
+    merchant: str | None
+    attempts: int
+    updated_at: str
+
+
+class RejectionPage(BaseModel):
+    """Refused numbers, newest first; ``next_cursor`` is null on the last page."""
+
+    rejections: list[RejectionOut]
+    next_cursor: int | None
+
+
+@bp.get("/api/v1/operators/connector-rejections")
+@spec.validate(
+    query=RejectionQuery,
+    resp=Doc(HTTP_200=RejectionPage, HTTP_400=ProblemBody, HTTP_401=ProblemBody, HTTP_403=ProblemBody),
+    tags=["operators"],
+    security=BEARER,
+    skip_validation=True,
+)
+def connector_rejections() -> Response:
+    """Numbers a tracking service refused (invalid, carrier not detected, quota spent), newest first.
+
+    Filter by `connector`; page with `limit` (up to 500) and the previous page's `next_cursor`. A
+    number refused because the quota was spent is registered again once the quota is positive; the
+    others wait for a carrier corrected by hand (docs/connectors.md).
+    """
+    require("operator")
+    args = request.args
+    connector = args.get("connector")
+    if connector is not None:
+        check_carrier_code(connector, "connector")
+    limit = _whole(args.get("limit"), "limit", 500) or 100
+    before = _whole(args.get("cursor"), "cursor", 2**63 - 1)
+    rows = rejections(get_session(), connector, limit + 1, before)
+    page = rows[:limit]
+    items = [
+        {
+            "number": r.number,
+            "connector": r.connector,
+            "carrier": r.carrier_code,
+            "code": r.error_code,
+            "message": r.message,
+            "parcel_id": r.parcel_id,
+            "merchant": r.merchant,
+            "attempts": r.attempts,
+            "updated_at": r.updated_at.isoformat(),
+        }
+        for _, r in page
+    ]
+    next_cursor = page[-1][0] if len(rows) > limit else None
+    return json_response({"rejections": items, "next_cursor": next_cursor})
+
+
+def _whole(raw: str | None, name: str, maximum: int) -> int | None:
+    if raw is None:
+        return None
+    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= maximum:
+        raise _bad_field(name, f"{name} must be a whole number from 1 to {maximum}")
+    return int(raw)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from web.connectors import drain as connectors
 from web.feeds import pull
 from web.worker import eta_jobs, merchant_jobs
 from web.worker import retention as retention_job
@@ -16,6 +17,7 @@ DEFAULT_INTERVALS = {
     "stalled_parcels": 900,
     "carrier_feeds": 30,
     "retention": 86400,
+    "connectors": 10,
 }
 
 
@@ -32,6 +34,7 @@ def all_jobs(app: Flask) -> list[Job]:
         "stalled_parcels": merchant_jobs.stalled_parcels_job,
         "carrier_feeds": pull.poll_feeds_job,
         "retention": retention_job.prune_job,
+        "connectors": connectors.connectors_job,
     }
     # The revisions' first run waits for the refresh's: both run at once when the scheduler starts.
     after = {"eta_revisions": "eta_refresh"}

@@ -1,0 +1,235 @@
+"""The 17TRACK connector end to end, through HTTP: a merchant registers, the connectors' job registers the
+number with a local 17TRACK server (tests/support/fake_track17.py), 17TRACK's webhook (the real sample)
+lands on the 17TRACK door, and the delivered parcel is stopped; refusals show on the parcel and in the
+operators' list; a large batch goes out in calls of at most 40 within the rate limit."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests.conftest import bearer
+from tests.support.fake_track17 import FakeTrack17Server, start_fake_track17, stop_fake_track17
+from tests.web.support import PARCELS, parcel
+from tracking.types import utcnow
+from web.connectors import drain
+
+KEY = "17token-of-the-test-account"
+SAMPLE = (
+    Path(__file__).resolve().parents[1] / "fixtures" / "samples" / "17track_v2_webhook_TRACKING_UPDATED.json"
+)
+ALIEXPRESS = "LP00123456789012"  # the Cainiao / AliExpress LP shape: sent with 17TRACK's Cainiao key
+CAINIAO = 190271
+
+
+@pytest.fixture
+def track17() -> Iterator[tuple[FakeTrack17Server, str]]:
+    server, url = start_fake_track17(KEY, quota_total=10_000)
+    yield server, url
+    stop_fake_track17(server)
+
+
+@pytest.fixture
+def connected(app: Flask, track17: tuple[FakeTrack17Server, str]) -> FakeTrack17Server:
+    """The app with 17TRACK switched on, pointed at the local server; quick retries."""
+    server, url = track17
+    app.config.update(
+        TRACK17_API_KEY=KEY, TRACK17_API_URL=url, PULL_RETRIES=1, PULL_BACKOFF_BASE_SECONDS=0.01
+    )
+    return server
+
+
+def run_job(app: Flask) -> list[drain.DrainResult]:
+    with app.app_context():
+        return drain.connectors_job(app, utcnow())
+
+
+def own(client: FlaskClient, headers: dict[str, str], number: str) -> dict[str, Any]:
+    resp = client.get(f"/api/v1/merchant/parcels/{number}", headers=headers)
+    assert resp.status_code == 200, resp.get_json()
+    body: dict[str, Any] = resp.get_json()
+    return body
+
+
+def webhook_for(number: str) -> bytes:
+    """The real 17TRACK sample, re-addressed to ``number`` (everything else as 17TRACK sent it)."""
+    doc = json.loads(SAMPLE.read_text(encoding="utf-8"))
+    doc["data"]["number"] = number
+    return json.dumps(doc).encode()
+
+
+def test_a_registered_number_is_registered_once_reported_by_webhook_and_stopped_when_delivered(
+    app: Flask,
+    client: FlaskClient,
+    connected: FakeTrack17Server,
+    shop: dict[str, str],
+    make_key: Callable[..., str],
+) -> None:
+    resp = client.post(PARCELS, json=parcel(ALIEXPRESS, "ORDER-AE-1"), headers=shop)
+    assert resp.status_code == 201
+    assert [(c["connector"], c["state"], c["carrier"]) for c in resp.get_json()["connectors"]] == [
+        ("track17", "queued", "cainiao")
+    ]
+    assert connected.state.calls("register") == []  # the merchant's request never waits for 17TRACK
+
+    run_job(app)
+    run_job(app)  # nothing is registered twice
+    calls = connected.state.calls("register")
+    assert len(calls) == 1
+    assert calls[0].token == KEY
+    assert calls[0].body == [{"number": ALIEXPRESS, "carrier": CAINIAO}]
+    assert [c["state"] for c in own(client, shop, ALIEXPRESS)["connectors"]] == ["registered"]
+
+    # 17TRACK's webhook, signed with its scheme (sign = sha256(body + "/" + key)), on the 17TRACK door.
+    carrier = bearer(make_key("carrier", "track17"))
+    operator = bearer(make_key("operator"))
+    secret = client.post(
+        "/api/v1/operators/carriers/track17/signing-secret", json={"secret": KEY}, headers=operator
+    )
+    assert secret.status_code == 200
+    body = webhook_for(ALIEXPRESS)
+    sign = hashlib.sha256(body + b"/" + KEY.encode()).hexdigest()
+    pushed = client.post(
+        "/api/v1/carriers/track17/events",
+        data=body,
+        headers={**carrier, "sign": sign, "Content-Type": "application/json"},
+    )
+    assert pushed.status_code == 200, pushed.get_json()
+    view = own(client, shop, ALIEXPRESS)
+    assert view["status"] == "delivered"
+    assert len(view["events"]) == 5
+    assert connected.state.calls("stoptrack") == []
+
+    run_job(app)
+    stops = connected.state.calls("stoptrack")
+    assert [c.body for c in stops] == [[{"number": ALIEXPRESS, "carrier": CAINIAO}]]
+    state = own(client, shop, ALIEXPRESS)["connectors"][0]
+    assert state["state"] == "stopped" and state["stopped_at"] is not None
+    run_job(app)
+    assert len(connected.state.calls("stoptrack")) == 1
+
+
+def rejections(client: FlaskClient, operator: dict[str, str]) -> list[dict[str, Any]]:
+    resp = client.get("/api/v1/operators/connector-rejections?connector=track17", headers=operator)
+    assert resp.status_code == 200, resp.get_json()
+    found: list[dict[str, Any]] = resp.get_json()["rejections"]
+    return found
+
+
+def test_a_spent_quota_shows_on_the_parcel_and_to_operators_and_is_retried_once_topped_up(
+    app: Flask,
+    client: FlaskClient,
+    connected: FakeTrack17Server,
+    shop: dict[str, str],
+    make_key: Callable[..., str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    connected.state.quota_total = 1
+    numbers = ["RX747628194CN", ALIEXPRESS]
+    body = {"parcels": [parcel(n, f"ORDER-{n}") for n in numbers]}
+    assert client.post(PARCELS, json=body, headers=shop).status_code == 201
+    run_job(app)
+    first, second = (own(client, shop, n)["connectors"][0] for n in numbers)
+    assert first["state"] == "registered" and first["error"] is None
+    assert second["state"] == "rejected"
+    assert second["error"]["code"] == "-18019908"
+    assert "quota" in second["error"]["message"].lower()
+    operator = bearer(make_key("operator"))
+    listed = rejections(client, operator)
+    assert [(r["number"], r["code"], r["merchant"]) for r in listed] == [
+        (ALIEXPRESS, "-18019908", "Shop One")
+    ]
+
+    run_job(app)  # the quota is still spent: nothing more is sent
+    assert len(connected.state.calls("register")) == 1
+
+    connected.state.quota_total = 5
+    monkeypatch.setattr(drain, "QUOTA_CHECK_SECONDS", 0.0)
+    run_job(app)
+    assert own(client, shop, ALIEXPRESS)["connectors"][0]["state"] == "registered"
+    assert rejections(client, operator) == []
+
+
+def test_a_number_17track_cannot_place_is_shown_as_rejected(
+    app: Flask,
+    client: FlaskClient,
+    connected: FakeTrack17Server,
+    shop: dict[str, str],
+    make_key: Callable[..., str],
+) -> None:
+    odd = "ZX0012345"  # no shape Silkway knows: sent without a carrier, and 17TRACK cannot detect one
+    assert client.post(PARCELS, json=parcel(odd, "ORDER-ODD"), headers=shop).status_code == 201
+    run_job(app)
+    assert connected.state.calls("register")[0].body == [{"number": odd}]
+    state = own(client, shop, odd)["connectors"][0]
+    assert (state["state"], state["carrier"], state["error"]["code"]) == ("rejected", None, "-18019903")
+    listed = rejections(client, bearer(make_key("operator")))
+    assert [(r["number"], r["code"], r["carrier"]) for r in listed] == [(odd, "-18019903", None)]
+
+
+def numbers(count: int) -> list[str]:
+    return [f"LP{index:014d}" for index in range(1, count + 1)]
+
+
+def test_a_large_batch_goes_out_in_calls_of_at_most_40_within_the_rate_limit(
+    app: Flask, client: FlaskClient, connected: FakeTrack17Server, shop: dict[str, str]
+) -> None:
+    wanted = numbers(400)
+    body = {"parcels": [parcel(n, f"ORDER-{n}") for n in wanted]}
+    assert client.post(PARCELS, json=body, headers=shop).status_code == 201
+    assert connected.state.calls("register") == []
+    started = time.monotonic()
+    for _ in range(3):
+        run_job(app)
+    calls = connected.state.calls("register")
+    sent = [item["number"] for call in calls for item in call.body]
+    assert sorted(sent) == wanted  # each number once
+    assert len(calls) == 10 and all(len(call.body) <= 40 for call in calls)
+    every = [c.at for c in connected.state.seen]
+    # The client spaces its calls at 3 per second; the server would have answered 429 to anything faster.
+    assert every[-1] - every[0] >= (len(every) - 1) / 3.0 - 0.2
+    assert time.monotonic() - started < 30
+    assert {c["state"] for n in wanted[:3] for c in own(client, shop, n)["connectors"]} == {"registered"}
+
+
+def test_a_429_postpones_the_batch_by_its_retry_after(
+    app: Flask, client: FlaskClient, connected: FakeTrack17Server, shop: dict[str, str]
+) -> None:
+    assert client.post(PARCELS, json=parcel("RX747628194CN", "ORDER-1"), headers=shop).status_code == 201
+    run_job(app)
+    assert client.post(PARCELS, json=parcel(ALIEXPRESS, "ORDER-2"), headers=shop).status_code == 201
+    connected.state.script(rate_limit=1)
+    results = run_job(app)
+    assert "429" in results[0].errors[-1] and "retry after 1 s" in results[0].errors[-1]
+    assert own(client, shop, ALIEXPRESS)["connectors"][0]["state"] == "queued"
+    run_job(app)  # still within the Retry-After: not asked again
+    assert len(connected.state.calls("register")) == 1
+    time.sleep(1.1)
+    run_job(app)
+    assert own(client, shop, ALIEXPRESS)["connectors"][0]["state"] == "registered"
+    assert len(connected.state.calls("register")) == 2
+
+
+def test_a_refused_key_leaves_the_number_queued_with_the_reason(
+    app: Flask, client: FlaskClient, connected: FakeTrack17Server, shop: dict[str, str]
+) -> None:
+    app.config["TRACK17_API_KEY"] = "not-the-key"
+    assert client.post(PARCELS, json=parcel(ALIEXPRESS, "ORDER-1"), headers=shop).status_code == 201
+    results = run_job(app)
+    assert "401" in results[0].errors[-1]
+    state = own(client, shop, ALIEXPRESS)["connectors"][0]
+    assert state["state"] == "queued" and connected.state.calls("register") == []
+
+
+def test_without_a_key_nothing_is_queued(app: Flask, client: FlaskClient, shop: dict[str, str]) -> None:
+    resp = client.post(PARCELS, json=parcel(ALIEXPRESS, "ORDER-1"), headers=shop)
+    assert resp.get_json()["connectors"] == []
+    assert run_job(app) == []

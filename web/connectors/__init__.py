@@ -1,0 +1,1 @@
+"""Connectors: numbers registered with the tracking services that will report on them (docs/connectors.md)."""
