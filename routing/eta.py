@@ -50,6 +50,11 @@ class EtaEstimate:
     basis: str = MONTE_CARLO  # ARRIVED, MILESTONE, MONTE_CARLO or FASTEST_PATH; not part of to_dict()
 
     @property
+    def from_prior(self) -> bool:
+        """True for a parcel under way answered by the network prior alone (no model learned from scans)."""
+        return self.learned_from == 0 and self.basis != ARRIVED
+
+    @property
     def spread_hours(self) -> float:
         """Width of the 80 % interval, in hours."""
         return (self.p90 - self.p10).total_seconds() / 3600.0

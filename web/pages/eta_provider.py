@@ -29,7 +29,8 @@ def eta_provider() -> EtaProvider:
 
 def provided_eta(found: EtaAnswer | Mapping[str, Any] | None) -> EtaAnswer | None:
     """A provider's answer as an EtaAnswer; a stand-in's mapping needs p10 and p90 (aware datetimes or ISO
-    8601) and may give p50 (else p10), route and confidence (else 0.8). None without a p10-p90 window."""
+    8601) and may give p50 (else p10), route, confidence (else 0.8) and model.learned_from (else 1: it
+    stands for a learned model). None without a p10-p90 window."""
     if found is None or isinstance(found, EtaAnswer):
         return found
     p10, p90 = _moment(found.get("p10")), _moment(found.get("p90"))
@@ -38,7 +39,10 @@ def provided_eta(found: EtaAnswer | Mapping[str, Any] | None) -> EtaAnswer | Non
     share = found.get("confidence")
     confidence = float(share) if isinstance(share, int | float) and 0 < share <= 1 else WINDOW_CONFIDENCE
     route = [str(node) for node in found.get("route") or []]
-    estimate = EtaEstimate(p10, _moment(found.get("p50")) or p10, p90, route, "unknown", "", 0)
+    model = found.get("model")
+    learned = model.get("learned_from") if isinstance(model, Mapping) else None
+    learned_from = learned if isinstance(learned, int) and not isinstance(learned, bool) else 1
+    estimate = EtaEstimate(p10, _moment(found.get("p50")) or p10, p90, route, "unknown", "", learned_from)
     return EtaAnswer(estimate, datetime.now(UTC), confidence)
 
 

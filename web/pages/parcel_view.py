@@ -19,6 +19,7 @@ from routing.eta import EtaAnswer
 from tracking.queries import PublicEvent, PublicParcel
 from tracking.stalled import Threshold, default_threshold
 from web.pages.customs import CustomsNotice, customs_notice, waiting_for_payment
+from web.pages.eta_notes import eta_notes
 from web.pages.eta_provider import eta_provider, provided_eta
 from web.pages.i18n import (
     STAGES,
@@ -70,6 +71,7 @@ class EtaWindow:
     window: str
     probability: str
     likeliest: str
+    notes: tuple[str, ...] = ()  # how it was worked out (web.pages.eta_notes)
 
 
 @dataclass(slots=True)
@@ -201,6 +203,7 @@ def eta_window(eta: EtaAnswer, view: PublicParcel) -> EtaWindow:
         window=date_window(estimate.p10, estimate.p90, zone),
         probability=percent(_probability(eta)),
         likeliest=day(estimate.p50, zone),
+        notes=eta_notes(eta),
     )
 
 
