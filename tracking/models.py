@@ -212,7 +212,9 @@ class WebhookSubscription(Base):
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"), index=True)
     url: Mapped[str] = mapped_column(String(2000))
     events: Mapped[str] = mapped_column(String(200))
-    secret: Mapped[str] = mapped_column(String(100))
+    secret: Mapped[str] = mapped_column(String(200))
+    # the pre-0010 secret a merchant holds, which keys the deprecated Silkway-Signature header
+    legacy_secret: Mapped[str | None] = mapped_column(String(100))
     description: Mapped[str | None]
     created_at: Mapped[created]
     deleted_at: Mapped[datetime | None]

@@ -12,8 +12,6 @@ after 30 s, doubling up to one hour, for 24 hours; then the message is marked fa
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,11 +21,11 @@ from sqlalchemy import Select, exists, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from tracking import models
+from tracking.webhook_signing import LEGACY_HEADER, signature_header, standard_headers
 
 FIRST_RETRY = timedelta(seconds=30)
 MAX_RETRY = timedelta(hours=1)
 GIVE_UP_AFTER = timedelta(hours=24)
-SIGNATURE_HEADER = "Silkway-Signature"
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,29 +70,6 @@ class OutboxCounts:
     failed: int = 0
 
 
-def signature_header(secret: str, timestamp: int, body: bytes) -> str:
-    """The ``Silkway-Signature`` value: ``t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>``."""
-    signed = f"{timestamp}.".encode() + body
-    digest = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={digest}"
-
-
-def verify_signature(secret: str, header: str, body: bytes, now: datetime, tolerance: int = 300) -> bool:
-    """True when ``header`` signs ``body`` with ``secret`` at a time within ``tolerance`` seconds of now."""
-    parts: dict[str, list[str]] = {}
-    for item in (header or "").split(","):
-        key, _, value = item.strip().partition("=")
-        parts.setdefault(key, []).append(value)
-    try:
-        timestamp = int(parts["t"][0])
-    except (KeyError, ValueError):
-        return False
-    if abs(now.timestamp() - timestamp) > tolerance:
-        return False
-    expected = signature_header(secret, timestamp, body).split("v1=", 1)[1]
-    return any(hmac.compare_digest(expected, given) for given in parts.get("v1", []))
-
-
 def retry_delay(attempt: int) -> timedelta:
     """How long to wait after failed attempt number ``attempt``: 30 s doubling, capped at one hour."""
     delay: timedelta = min(FIRST_RETRY * (2 ** max(attempt - 1, 0)), MAX_RETRY)
@@ -103,7 +78,7 @@ def retry_delay(attempt: int) -> timedelta:
 
 @dataclass(slots=True)
 class ClaimedMessage:
-    """A message claimed for one delivery attempt, with its subscription's URL and secret."""
+    """A message claimed for one delivery attempt, with its subscription's URL and secrets."""
 
     id: int
     event: str
@@ -113,6 +88,7 @@ class ClaimedMessage:
     subscription_id: int
     url: str
     secret: str
+    legacy_secret: str | None = None
 
 
 def envelope(message_id: int, event: str, created_at: datetime, payload: str) -> bytes:
@@ -164,7 +140,7 @@ def claim_batch(session: Session, now: datetime, batch: int, lease: timedelta) -
         return []
     s = models.WebhookSubscription
     rows = session.execute(
-        select(m.id, m.event, m.payload, m.created_at, m.attempts, s.id, s.url, s.secret)
+        select(m.id, m.event, m.payload, m.created_at, m.attempts, s.id, s.url, s.secret, s.legacy_secret)
         .join(s, s.id == m.subscription_id)
         .where(m.id.in_(ids))
         .order_by(m.id)
@@ -173,14 +149,17 @@ def claim_batch(session: Session, now: datetime, batch: int, lease: timedelta) -
 
 
 def webhook_request(message: ClaimedMessage, now: datetime) -> WebhookRequest:
-    """The signed POST of one delivery attempt, timestamped ``now``."""
+    """The signed POST of one delivery attempt, timestamped ``now``: the Standard Webhooks headers (the
+    ``webhook-id`` is the event id, the same on every retry) and the deprecated ``Silkway-Signature``."""
     body = envelope(message.id, message.event, message.created_at, message.payload)
+    event_id, timestamp = f"evt_{message.id}", int(now.timestamp())
     headers = {
         "Content-Type": "application/json",
         "User-Agent": "Silkway-Webhooks/1",
-        "Silkway-Event-Id": f"evt_{message.id}",
+        **standard_headers(message.secret, event_id, timestamp, body),
+        "Silkway-Event-Id": event_id,
         "Silkway-Event-Type": message.event,
-        SIGNATURE_HEADER: signature_header(message.secret, int(now.timestamp()), body),
+        LEGACY_HEADER: signature_header(message.legacy_secret or message.secret, timestamp, body),
     }
     return WebhookRequest(message.url, body, headers, now)
 

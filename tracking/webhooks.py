@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import secrets
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -21,6 +20,7 @@ from sqlalchemy.orm import Session
 from tracking import models
 from tracking.ingest import StatusChange
 from tracking.types import utcnow
+from tracking.webhook_signing import new_secret
 
 EVENTS = ("status_changed", "eta_revised", "delayed")
 Resolver = Callable[[str, int], list[str]]
@@ -32,11 +32,6 @@ class WebhookError(ValueError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
         self.field = field
-
-
-def new_secret() -> str:
-    """A fresh signing secret."""
-    return "whsec_" + secrets.token_urlsafe(32)
 
 
 def is_public_address(address: str) -> bool:

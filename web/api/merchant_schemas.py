@@ -181,7 +181,10 @@ class WebhookOut(BaseModel):
 class WebhookCreated(WebhookOut):
     """A new subscription, with the signing secret: shown this once only."""
 
-    secret: str = Field(description="verify the Silkway-Signature header with it")
+    secret: str = Field(
+        description="the Standard Webhooks secret (whsec_ + base64 key): verify webhook-signature with it",
+        pattern="^whsec_[A-Za-z0-9+/]+={0,2}$",
+    )
 
 
 class WebhookList(BaseModel):

@@ -370,9 +370,12 @@ def webhook_json(row: models.WebhookSubscription, secret: bool = False) -> dict[
 def create_webhook() -> Response:
     """Subscribe a URL to `status_changed`, `eta_revised` and/or `delayed` events of your parcels.
 
-    The answer holds the signing secret, shown this once: each delivery carries the header
-    `Silkway-Signature: t=<unix time>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>`. The URL must be
-    http(s) on a public address. Failed deliveries are retried with exponential backoff for 24 hours.
+    The answer holds the signing secret (`whsec_…`), shown this once. Each delivery is signed as
+    Standard Webhooks specify (standardwebhooks.com): `webhook-id` (the event id, the same on every
+    retry), `webhook-timestamp` and `webhook-signature: v1,<base64 HMAC-SHA256>`, which any Standard
+    Webhooks library verifies with the secret; the deprecated `Silkway-Signature` is sent beside them
+    until 2027-06-30. The URL must be http(s) on a public address. Failed deliveries are retried with
+    exponential backoff for 24 hours.
     """
     principal = merchant()
     assert principal.merchant_id is not None
