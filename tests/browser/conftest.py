@@ -20,7 +20,7 @@ import orjson
 import pytest
 
 from tracking import schema
-from tracking.accounts import create_key, ensure_carrier
+from tracking.accounts import create_key, ensure_carrier, ensure_merchant
 from tracking.db import make_engine
 from web import create_app
 
@@ -40,6 +40,7 @@ ARTIFACTS = ROOT / "tests" / "artifacts"
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 NUMBER = "RX747628194CN"
 FIRST_MILE = "LP00123456789012"
+REGISTERED = "RR000000012CN"  # registered by a merchant, never scanned
 
 
 def _scan(
@@ -129,6 +130,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with app.app_context():
         session = app.extensions["silkway.db"].session()
         key = create_key(session, "carrier", carrier=ensure_carrier(session, "acme_post", "canonical"))
+        shop = create_key(session, "merchant", merchant=ensure_merchant(session, "Browser Shop"))
         session.commit()
         session.close()
     resp = app.test_client().post(
@@ -138,6 +140,20 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         headers={"Authorization": f"Bearer {key}"},
     )
     assert resp.status_code == 200 and resp.get_json()["accepted"] == len(EVENTS), resp.get_json()
+    registration = {
+        "identifiers": [REGISTERED],
+        "origin": "Shenzhen",
+        "destination": "Moscow",
+        "service": "standard_air",
+        "reference": "B-1",
+    }
+    resp = app.test_client().post(
+        "/api/v1/parcels",
+        data=orjson.dumps(registration),
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {shop}"},
+    )
+    assert resp.status_code == 201, resp.get_json()
     # A fixed ETA stands in for the ETA service, so pages and screenshots are the same on every run.
     app.config["ETA_PROVIDER"] = lambda session, view: dict(ETA)
     httpd = make_server("127.0.0.1", 0, app, threaded=True)

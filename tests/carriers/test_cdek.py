@@ -24,16 +24,16 @@ V1_ORDER_0 = [
     ("3", "in_transit", "picked_up", "2018-03-21T17:32:32", "Москва"),
     ("6", "in_transit", "departed", "2018-03-21T17:35:12", "Москва"),
     ("7", "in_transit", "handed_over", "2018-03-21T23:00:12", "Москва"),
-    ("21", "in_transit", "line_haul", "2018-03-21T23:36:53", "Москва"),
+    ("21", "in_transit", "departed", "2018-03-21T23:36:53", "Москва"),
     ("22", "in_transit", "arrived", "2018-03-22T19:01:19", "Ростов-на-Дону"),
     ("13", "in_transit", "in_sorting", "2018-03-22T22:18:47", "Ростов-на-Дону"),
     ("19", "in_transit", "departed", "2018-03-22T22:18:47", "Ростов-на-Дону"),
     ("20", "in_transit", "handed_over", "2018-03-22T22:19:44", "Ростов-на-Дону"),
-    ("8", "in_transit", "line_haul", "2018-03-22T22:59:19", "Ростов-на-Дону"),
+    ("8", "in_transit", "departed", "2018-03-22T22:59:19", "Ростов-на-Дону"),
     ("17", "in_transit", "other", "2018-03-24T15:11:53", "Ростов-на-Дону"),
     ("19", "in_transit", "departed", "2018-03-24T15:11:53", "Ростов-на-Дону"),
     ("20", "in_transit", "handed_over", "2018-03-25T21:25:02", "Ростов-на-Дону"),
-    ("8", "in_transit", "line_haul", "2018-03-25T22:32:47", "Ростов-на-Дону"),
+    ("8", "in_transit", "departed", "2018-03-25T22:32:47", "Ростов-на-Дону"),
     ("10", "in_transit", "in_sorting", "2018-03-26T11:13:27", "Нальчик"),
     ("11", "out_for_delivery", "courier", "2018-04-06T05:28:09", "Нальчик"),
     ("4", "delivered", "recipient", "2018-04-06T10:33:42", "Нальчик"),
@@ -272,3 +272,20 @@ def test_v1_order_with_only_a_current_status_yields_that_status() -> None:
 def test_v1_body_that_is_not_a_status_report_is_a_payload_error(raw: bytes) -> None:
     with pytest.raises(PayloadError):
         parse_v1(raw)
+
+
+@pytest.mark.parametrize(
+    ("code", "numeric"),
+    [("SENT_TO_RECIPIENT_CITY", "8"), ("SENT_TO_TRANSIT_CITY", "21"), ("SEND_TO_RECIPIENT_OFFICE", None)],
+)
+def test_a_dispatch_to_the_next_city_is_a_departure_not_the_international_leg(code, numeric) -> None:
+    fields: dict[str, Any] = {"code": code, "status_code": numeric}
+    (event,) = parse(orjson.dumps(hook(**fields))).events
+    assert (event.status, event.substatus) == (Status.IN_TRANSIT, "departed")
+    (by_number,) = parse(orjson.dumps(hook(code=None, status_code=numeric or "8"))).events
+    assert (by_number.status, by_number.substatus) == (Status.IN_TRANSIT, "departed")
+
+
+def test_cdeks_own_international_leg_stays_the_line_haul() -> None:
+    (event,) = parse(orjson.dumps(hook(code="SHIPPED_TO_DESTINATION", status_code=None))).events
+    assert (event.status, event.substatus) == (Status.IN_TRANSIT, "line_haul")

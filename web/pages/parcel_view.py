@@ -108,7 +108,7 @@ def place_of(event: PublicEvent, lang: str) -> str:
     name = place_name(event.place_id, lang) or event.location_name or ""
     country = country_name(event.country)
     if name and country and country not in name:
-        return f"{name}, {country}"
+        return str(_("%(place)s, %(country)s", place=name, country=country))  # Chinese: country first
     return name or country
 
 
