@@ -173,3 +173,9 @@ def prune_batch(session: Session, cutoff: datetime, chunk: int = PRUNE_CHUNK) ->
     session.execute(delete(s).where(s.id.in_(ids)))
     session.flush()
     return len(ids)
+
+
+def parcel_number(session: Session, parcel_id: int) -> str | None:
+    """The first tracking number of a parcel (its page and its mails are named by it)."""
+    i = models.Identifier
+    return session.scalar(select(i.number).where(i.parcel_id == parcel_id).order_by(i.id).limit(1))

@@ -28,9 +28,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     # The rooms are imported here, not at the top: importing the package must not build the app.
     from web import db, errors, logs, metrics, openapi
     from web.access import auth, key_limits, public_limits, request_target
-    from web.api import apidoc, carriers, eta, health, merchants, operators, public
+    from web.api import apidoc, carriers, eta, health, merchants, operators, public, subscriptions
     from web.cli import register_commands
     from web.pages import dashboard, i18n, security, shopper
+    from web.pages import subscriptions as subscription_pages
 
     logs.configure(app.config.get("LOG_LEVEL", "INFO"), json_logs=app.config.get("JSON_LOGS", True))
     db.init_app(app)
@@ -39,12 +40,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     request_target.init_app(app)  # 414 for over-long paths and queries, before any other work
     logs.init_app(app)
     metrics.init_app(app)
-    for api in (health, public, eta, carriers, operators, merchants):
+    for api in (health, public, eta, carriers, operators, merchants, subscriptions):
         app.register_blueprint(api.bp)
     app.register_blueprint(dashboard.bp)
     i18n.init_app(app)
     security.register(app)
     app.register_blueprint(shopper.bp)
+    app.register_blueprint(subscription_pages.bp)
     public_limits.init_app(app)  # after the public blueprints: it puts them under the rate limits
     key_limits.init_app(app)  # per key and per address on the authenticated APIs
     openapi.register(app)

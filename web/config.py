@@ -40,6 +40,13 @@ DEFAULTS: dict[str, Any] = {
     "LEARNING_MAX_PARCELS": 100_000,
     # Finished webhook messages with their delivery log, and job ticks, are deleted after this many days.
     "RETENTION_DAYS": 30,
+    # Shoppers' mail notifications (web/worker/mail_jobs.py): no SMTP_URL, no mail is sent.
+    "SMTP_URL": None,  # smtp://host:port, smtp+starttls://user:pass@host:587, smtps://user:pass@host:465
+    "MAIL_FROM": "Silkway <notifications@localhost>",
+    "PUBLIC_URL": "http://127.0.0.1:8000",  # the base of the links in mails
+    "NOTIFICATION_RETENTION_DAYS": 30,  # a subscription is deleted this long after its parcel's tracking ends
+    "RATELIMIT_SUBSCRIBE": "10/hour",  # subscriptions per client address
+    "RATELIMIT_SUBSCRIBE_ADDRESS": "3/hour;10/day",  # subscriptions per e-mail address
     # The dashboard's session cookie.
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_HTTPONLY": True,

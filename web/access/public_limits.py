@@ -34,7 +34,7 @@ from werkzeug.exceptions import HTTPException, TooManyRequests
 
 from web.errors import Problem
 
-PUBLIC_BLUEPRINTS = ("pages", "public_api")
+PUBLIC_BLUEPRINTS = ("pages", "public_api", "subscription_pages", "subscriptions_api")
 DEFAULT_MISSES = "30/minute;300/day"
 EXEMPT_ENDPOINTS = {"pages.basemap"}
 MISSES_SCOPE = "public-misses"

@@ -6,7 +6,7 @@ from flask import Flask
 
 from web.connectors import drain as connectors
 from web.feeds import pull
-from web.worker import eta_jobs, merchant_jobs
+from web.worker import eta_jobs, mail_jobs, merchant_jobs
 from web.worker import retention as retention_job
 from web.worker.job import Job
 
@@ -17,6 +17,7 @@ DEFAULT_INTERVALS = {
     "stalled_parcels": 900,
     "carrier_feeds": 30,
     "retention": 86400,
+    "notifications": 15,
     "connectors": 10,
 }
 
@@ -34,6 +35,7 @@ def all_jobs(app: Flask) -> list[Job]:
         "stalled_parcels": merchant_jobs.stalled_parcels_job,
         "carrier_feeds": pull.poll_feeds_job,
         "retention": retention_job.prune_job,
+        "notifications": mail_jobs.notifications_job,
         "connectors": connectors.connectors_job,
     }
     # The revisions' first run waits for the refresh's: both run at once when the scheduler starts.

@@ -1,4 +1,5 @@
-"""Scheduler job: forget finished webhook messages and job ticks after ``RETENTION_DAYS`` (default 30)."""
+"""Scheduler job: forget finished webhook messages and job ticks after ``RETENTION_DAYS`` (default 30),
+and shoppers' mail subscriptions ``NOTIFICATION_RETENTION_DAYS`` after their parcel's tracking ended."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from datetime import datetime, timedelta
 from flask import Flask
 
 from tracking.retention import Pruned, prune_batch
+from tracking.subscriptions import prune_batch as prune_subscriptions_batch
 from web.db import commit_unit
 
 log = logging.getLogger("silkway.retention")
@@ -29,4 +31,17 @@ def prune_job(app: Flask, now: datetime) -> Pruned:
         "retention: deleted %d webhook messages, %d delivery attempts, %d job ticks older than %s",
         pruned.messages, pruned.deliveries, pruned.job_ticks, keep,
     )
+    prune_subscriptions(app, now)
     return pruned
+
+
+def prune_subscriptions(app: Flask, now: datetime) -> int:
+    """Delete shoppers' subscriptions (their addresses) ``NOTIFICATION_RETENTION_DAYS`` after their
+    parcel's tracking ended or they were unsubscribed, a committed chunk at a time; logs the count."""
+    keep = timedelta(days=float(app.config.get("NOTIFICATION_RETENTION_DAYS", DEFAULT_DAYS)))
+    deleted = 0
+    with app.extensions["silkway.db"].session() as session:
+        while chunk := commit_unit(session, lambda: prune_subscriptions_batch(session, now - keep)):
+            deleted += chunk
+    log.info("retention: deleted %d mail subscriptions ended before %s ago", deleted, keep)
+    return deleted
