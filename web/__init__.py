@@ -27,7 +27,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     # The rooms are imported here, not at the top: importing the package must not build the app.
     from web import db, errors, logs, metrics, openapi
-    from web.access import auth, key_limits, public_limits, request_target
+    from web.access import auth, key_limits, limit_headers, public_limits, request_target
     from web.api import apidoc, carriers, eta, health, merchants, operators, public, subscriptions
     from web.cli import register_commands
     from web.pages import dashboard, i18n, security, shopper
@@ -49,6 +49,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(subscription_pages.bp)
     public_limits.init_app(app)  # after the public blueprints: it puts them under the rate limits
     key_limits.init_app(app)  # per key and per address on the authenticated APIs
+    limit_headers.init_app(app)  # RateLimit-Policy, RateLimit; Retry-After on every 429 and 503
     openapi.register(app)
     app.register_blueprint(apidoc.bp)
     register_commands(app)

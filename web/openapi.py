@@ -80,6 +80,19 @@ COMMON_ANSWERS = {
     "503": "Service Unavailable: the database is unavailable or busy; retry in a few seconds",
 }
 BODY_TOO_LARGE = "Content Too Large: the body is larger than SILKWAY_MAX_CONTENT_LENGTH"
+# The headers of those answers (web/access/limit_headers.py), as docs/contract.md describes them.
+RETRY_AFTER = {"description": "seconds to wait before trying again", "schema": {"type": "integer"}}
+LIMIT_HEADERS = {
+    "RateLimit-Policy": {
+        "description": 'the budgets met, draft-ietf-httpapi-ratelimit-headers: "public";q=120;w=60, ...',
+        "schema": {"type": "string"},
+    },
+    "RateLimit": {
+        "description": 'what remains of each budget and when it resets: "public";r=0;t=42, ...',
+        "schema": {"type": "string"},
+    },
+}
+ANSWER_HEADERS = {"429": {"Retry-After": RETRY_AFTER, **LIMIT_HEADERS}, "503": {"Retry-After": RETRY_AFTER}}
 # API operations that never read the database, so never answer 503.
 WITHOUT_DATABASE = {"/api/v1/tracking-numbers/{number}", "/api/v1/services"}
 
@@ -122,6 +135,8 @@ def common_answers(document: dict[str, Any]) -> dict[str, Any]:
                 if status == "503" and path in WITHOUT_DATABASE:
                     continue
                 answers.setdefault(status, {"description": description})
+                if status in ANSWER_HEADERS:
+                    answers[status].setdefault("headers", ANSWER_HEADERS[status])
             if "requestBody" in operation:
                 answers.setdefault("413", {"description": BODY_TOO_LARGE})
             operation["responses"] = dict(sorted(answers.items()))

@@ -32,6 +32,7 @@ from flask_limiter.util import get_remote_address
 from limits import RateLimitItem, parse_many
 from werkzeug.exceptions import HTTPException, TooManyRequests
 
+from web.access import limit_headers
 from web.errors import Problem
 
 PUBLIC_BLUEPRINTS = ("pages", "public_api", "subscription_pages", "subscriptions_api")
@@ -82,9 +83,11 @@ def check_misses(count: int) -> None:
     limiter = _active_limiter()
     if limiter is None or count <= 0:
         return
-    keys = _identifiers()
-    for item in _misses_limits():
+    keys, items = _identifiers(), _misses_limits()
+    limit_headers.note(items, keys, MISSES_SCOPE)
+    for item in items:
         if not limiter.limiter.test(item, *keys, cost=count):
+            limit_headers.note(items, keys, MISSES_SCOPE, breached=item)
             raise _refused(limiter, item, keys)
 
 
@@ -93,9 +96,10 @@ def charge_misses(count: int) -> None:
     limiter = _active_limiter()
     if limiter is None or count <= 0:
         return
-    keys = _identifiers()
-    for item in _misses_limits():
+    keys, items = _identifiers(), _misses_limits()
+    for item in items:
         if not limiter.limiter.hit(item, *keys, cost=count):
+            limit_headers.note(items, keys, MISSES_SCOPE, breached=item)
             raise _refused(limiter, item, keys)
 
 
