@@ -48,6 +48,7 @@ class EtaEstimate:
     learned_from: int
     candidates: tuple[Candidate, ...] = field(default=())
     basis: str = MONTE_CARLO  # ARRIVED, MILESTONE, MONTE_CARLO or FASTEST_PATH; not part of to_dict()
+    learned_at: datetime | None = None  # the end of the model's learning window (None: the network prior)
 
     @property
     def from_prior(self) -> bool:
@@ -67,7 +68,11 @@ class EtaEstimate:
             "p90": self.p90.isoformat(),
             "route": list(self.route),
             "service": self.service,
-            "model": {"version": self.model_version, "learned_from": self.learned_from},
+            "model": {
+                "version": self.model_version,
+                "learned_from": self.learned_from,
+                "learned_at": self.learned_at.isoformat() if self.learned_at else None,
+            },
             "spread_hours": round(self.spread_hours, 1),
             "candidates": [
                 {"service": c.service, "destination": c.destination, "probability": round(c.weight, 4)}
@@ -159,7 +164,7 @@ class EtaEngine:
                 continue
             p10, p50, p90 = (from_hours(hours) for hours in next(table))
             answers.append(EtaEstimate(p10, p50, p90, list(lane_found[0]), ask.service, self.model.version,
-                                       self.model.observations))
+                                       self.model.observations, learned_at=self.model.trained_at))
         return answers
 
     def quote_errors(self, asks: Sequence[QuoteAsk]) -> list[RoutingError | None]:
@@ -196,7 +201,7 @@ class EtaEngine:
         if arrived:
             at = aware(arrived[0].at)
             return EtaEstimate(at, at, at, visited, track.service or "unknown", self.model.version,
-                               self.model.observations, basis=ARRIVED)
+                               self.model.observations, basis=ARRIVED, learned_at=self.model.trained_at)
         learned = self.model.remaining.quantiles(track, as_of) if self.model.remaining else None
         if learned is not None:
             options = candidates(self.router, track, as_of, DEFAULT_ORIGIN)
@@ -246,7 +251,7 @@ class EtaEngine:
             route, service = self.router.route_for(best.service, best.origin, best.destination), best.service
         p10, p50, p90 = quantiles
         return EtaEstimate(p10, p50, p90, list(route), service, self.model.version, self.model.observations,
-                           tuple(options), basis=MILESTONE)
+                           tuple(options), basis=MILESTONE, learned_at=self.model.trained_at)
 
     def _from_position(
         self, candidate: Candidate, visits: list[Stay], scans: Sequence[Any], as_of: datetime, n: int
@@ -351,5 +356,5 @@ class EtaEngine:
     ) -> EtaEstimate:
         p10, p50, p90 = percentiles(arrival, P10_50_90)
         return EtaEstimate(from_hours(p10), from_hours(p50), from_hours(p90), list(route), service,
-                           self.model.version, self.model.observations, options, basis)
+                           self.model.version, self.model.observations, options, basis, self.model.trained_at)
 

@@ -14,15 +14,16 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tracking import models
+from tracking.types import utcnow
 
 
-def parcels_seen_since(session: Session, since: datetime) -> list[int]:
-    """The ids, ascending, of the parcels whose latest event is at or after ``since`` (to learn from)."""
-    return list(
-        session.scalars(
-            select(models.Parcel.id).where(models.Parcel.last_event_at >= since).order_by(models.Parcel.id)
-        )
-    )
+def parcels_seen_since(session: Session, since: datetime, until: datetime | None = None) -> list[int]:
+    """The ids, ascending, of the parcels whose latest event is at or after ``since`` (to learn from) and,
+    with ``until``, whose first event is at or before it (a parcel first scanned later is not known then)."""
+    query = select(models.Parcel.id).where(models.Parcel.last_event_at >= since)
+    if until is not None:
+        query = query.where(models.Parcel.first_event_at <= until)
+    return list(session.scalars(query.order_by(models.Parcel.id)))
 
 
 def parcels_to_revise(session: Session, since: datetime) -> list[int]:
@@ -36,11 +37,16 @@ def parcels_to_revise(session: Session, since: datetime) -> list[int]:
     )
 
 
-def newest_model(session: Session) -> tuple[str, int] | None:
-    """The version and id of the newest stored ETA model, or None while none has been learned."""
-    row = session.execute(
-        select(models.EtaModel.version, models.EtaModel.id).order_by(models.EtaModel.id.desc()).limit(1)
-    ).first()
+def newest_model(session: Session, learned_by: datetime | None = None) -> tuple[str, int] | None:
+    """The version and id of the newest stored ETA model (learned as of the latest moment; of two, the
+    last stored), or None while none has been learned; with ``learned_by``, of the newest learned at or
+    before it (None when every stored model was learned later). A replay (``eta refresh --as-of`` a past
+    moment) so never becomes the model of answers now."""
+    learned_at = func.coalesce(models.EtaModel.learned_at, models.EtaModel.created_at)
+    query = select(models.EtaModel.version, models.EtaModel.id)
+    if learned_by is not None:
+        query = query.where(learned_at <= learned_by)
+    row = session.execute(query.order_by(learned_at.desc(), models.EtaModel.id.desc()).limit(1)).first()
     return (row[0], row[1]) if row is not None else None
 
 
@@ -51,12 +57,20 @@ def model_body(session: Session, model_id: int) -> dict[str, Any]:
     return data
 
 
-def store_model(session: Session, version: str, learned_from: int, body: dict[str, Any]) -> bool:
-    """Add the ETA model ``version`` unless one of that version is stored already; True if it was added."""
+def store_model(
+    session: Session,
+    version: str,
+    learned_from: int,
+    body: dict[str, Any],
+    learned_at: datetime | None = None,
+) -> bool:
+    """Add the ETA model ``version``, learned as of ``learned_at`` (the end of its window; now when not
+    given), unless one of that version is stored already; True if it was added."""
     exists = session.scalar(select(func.count()).where(models.EtaModel.version == version))
     if exists:
         return False
-    session.add(models.EtaModel(version=version, learned_from=learned_from, body=orjson.dumps(body)))
+    session.add(models.EtaModel(version=version, learned_from=learned_from, body=orjson.dumps(body),
+                                learned_at=learned_at or utcnow()))
     session.flush()
     return True
 

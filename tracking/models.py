@@ -331,6 +331,8 @@ class EtaModel(Base):
     version: Mapped[str] = mapped_column(String(80), unique=True)
     created_at: Mapped[created]
     learned_from: Mapped[int] = mapped_column(default=0)
+    # The end of its learning window: `eta refresh --as-of T` learns as of T (None: stored before 0011).
+    learned_at: Mapped[datetime | None] = mapped_column(index=True)
     body: Mapped[bytes] = mapped_column(LargeBinary)
 
 

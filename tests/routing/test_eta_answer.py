@@ -51,7 +51,7 @@ def test_to_json_is_the_estimate_with_datetimes_then_as_of_and_confidence() -> N
         "p90": "2026-11-24T12:00:00+00:00",
         "route": ["cn_shenzhen", "ru_moscow"],
         "service": "standard_air",
-        "model": {"version": "20261101T000000Z-abc", "learned_from": 1234},
+        "model": {"version": "20261101T000000Z-abc", "learned_from": 1234, "learned_at": None},
         "spread_hours": 102.0,
         "candidates": [{"service": "standard_air", "destination": "ru_moscow", "probability": 0.9123}],
         "as_of": "2026-11-15T09:00:00+00:00",

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from carriers import ADAPTERS, BUILT_IN_FORMATS
 from tracking import models, schema
 from tracking.accounts import AccountError, create_key, ensure_carrier, ensure_merchant
-from web.cli.params import CARRIER_CODE
+from web.cli.params import CARRIER_CODE, aware_option
 from web.db import commit_unit, database, get_session, unit_of_work
 from web.ingestion import BatchRejected, Outcome, PayloadUnreadable, accept_payload
 from web.places import resolver
@@ -217,15 +217,18 @@ def eta_group() -> None:
 
 
 @eta_group.command("refresh")
+@click.option("--as-of", "as_of", help="ISO 8601 instant with its offset: learn from the window ending then "
+              "(scans after it are not read), to replay a past moment; default now")
 @with_appcontext
-def eta_refresh() -> None:
+def eta_refresh(as_of: str | None) -> None:
     """Re-learn the leg-time model from the database now (the scheduler also does this hourly)."""
     from datetime import UTC, datetime
 
     from web.eta.learning import LEARNING_MAX_PARCELS, learn
 
     limit = int(current_app.config.get("LEARNING_MAX_PARCELS", LEARNING_MAX_PARCELS))
-    model = learn(get_session(), datetime.now(UTC), limit=limit)
+    moment = aware_option(as_of, "--as-of") if as_of else datetime.now(UTC)
+    model = learn(get_session(), moment, limit=limit)
     click.echo(
         f"model {model.version} learned from {model.observations} observations "
         f"({len(model.legs)} legs, {len(model.dwells)} dwells)"
@@ -265,7 +268,7 @@ def eta_refresh() -> None:
 @with_appcontext
 def eta_backtest(split_at: str | None, test_days: int, settle_days: int, refit_days: float) -> None:
     """Replay history with a time split and print ETA accuracy against two baselines."""
-    from datetime import UTC, datetime, timedelta
+    from datetime import UTC, timedelta
 
     from sqlalchemy import func, select
 
@@ -279,16 +282,7 @@ def eta_backtest(split_at: str | None, test_days: int, settle_days: int, refit_d
         pass
     read_only(session)  # minutes of reading must not hold SQLite's write lock
     if split_at:
-        try:
-            split = datetime.fromisoformat(split_at)
-        except ValueError:
-            raise click.BadParameter(
-                f"{split_at!r} is not an ISO 8601 time", param_hint="--split-at"
-            ) from None
-        if split.tzinfo is None:
-            raise click.BadParameter(
-                "give a UTC offset, e.g. 2026-10-01T00:00:00+00:00", param_hint="--split-at"
-            )
+        split = aware_option(split_at, "--split-at")
     else:
         last = session.scalar(select(func.max(models.Parcel.first_event_at)))
         if last is None:

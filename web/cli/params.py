@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import click
@@ -27,3 +28,14 @@ class CarrierCode(click.ParamType):  # type: ignore[type-arg]
 
 
 CARRIER_CODE = CarrierCode()
+
+
+def aware_option(value: str, option: str) -> datetime:
+    """An option's ISO 8601 instant with its UTC offset, in UTC; else a usage error naming ``option``."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not an ISO 8601 time", param_hint=option) from None
+    if moment.tzinfo is None:
+        raise click.BadParameter("give a UTC offset, e.g. 2026-10-01T00:00:00+00:00", param_hint=option)
+    return moment.astimezone(UTC)

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from sqlalchemy.orm import Session
 
 from routing.eta import ARRIVED, FASTEST_PATH, MILESTONE, MONTE_CARLO, EtaEngine, EtaEstimate
-from routing.model import LegTimeModel
+from routing.model import PRIOR_VERSION, LegTimeModel
 from routing.network import load_network
 from routing.tracks import ParcelTrack, TrackScan
 from tracking.eta_models import model_body, newest_model
@@ -64,9 +64,35 @@ def current_engine(session: Session) -> EtaEngine:
         return _current.engine
 
 
+# Engines of older models (and the network prior), for answers as of a moment before the newest model.
+_past: dict[str, EtaEngine] = {}
+PAST_ENGINES_KEPT = 4
+
+
+def engine_as_of(session: Session, as_of: datetime) -> EtaEngine:
+    """The engine to answer as of ``as_of`` with: the newest stored model when it was learned by then
+    (or none is stored), else the newest one learned at or before ``as_of``, else the network prior (no
+    model knew anything then). An answer never uses a model that read scans made after its moment."""
+    engine = current_engine(session)
+    learned = engine.model.trained_at
+    if learned is None or learned <= as_of:
+        return engine
+    found = newest_model(session, learned_by=as_of)
+    version = found[0] if found else PRIOR_VERSION
+    with _lock:
+        kept = _past.get(version)
+        if kept is None:
+            model = LegTimeModel.from_dict(model_body(session, found[1])) if found else LegTimeModel.prior()
+            if len(_past) >= PAST_ENGINES_KEPT:
+                _past.pop(next(iter(_past)))
+            kept = _past[version] = EtaEngine(load_network(), model)
+        return kept
+
+
 def forget_engine() -> None:
-    """Drop the cached engine and the lookup ETAs (tests, after storing a model by hand)."""
+    """Drop the cached engines and the lookup ETAs (tests, after storing a model by hand)."""
     _current.engine, _current.version, _current.checked = None, None, 0.0
+    _past.clear()
     lookup_cache.clear()
 
 
@@ -76,7 +102,7 @@ def estimate(session: Session, parcel_id: int, as_of: datetime | None = None) ->
     stored = next(load_tracks(session, [parcel_id], as_of=as_of), None)
     if stored is None:
         return None
-    engine = current_engine(session)
+    engine = engine_as_of(session, as_of)
     try:
         result = engine.in_flight(to_track(stored), as_of)
     except ValueError as exc:  # a parcel the network cannot place: no prediction rather than an error

@@ -29,18 +29,20 @@ LEARNING_MAX_PARCELS = 100_000
 def learn(
     session: Session, now: datetime, window: timedelta = LEARNING_WINDOW, limit: int = LEARNING_MAX_PARCELS
 ) -> LegTimeModel:
-    """Learn the model (legs, dwells and hours to arrival by milestone) from the scans of parcels seen in
-    the last ``window`` (at most ``limit`` of them, evenly spread by id), and store it."""
+    """Learn the model (legs, dwells and hours to arrival by milestone) from the scans made in the
+    ``window`` ending at ``now`` (of at most ``limit`` parcels first scanned by then, evenly spread by id;
+    nothing scanned after ``now`` is read), and store it as learned at ``now``."""
     since = now - window
     with unit_of_work(session):  # the read ends here; storing the model is a short write of its own
         read_only(session)  # minutes of reading on a large history must not hold SQLite's write lock
-        ids = parcels_seen_since(session, since)
+        ids = parcels_seen_since(session, since, until=now)
         if len(ids) > limit > 0:
             step = len(ids) / limit
             ids = [ids[int(i * step)] for i in range(limit)]
         tracks = [to_track(t) for t in load_tracks(session, ids, as_of=now)]
         model = learn_model(tracks, load_network(), now)
-    commit_unit(session, lambda: store_model(session, model.version, model.observations, model.to_dict()))
+    body, count = model.to_dict(), model.observations
+    commit_unit(session, lambda: store_model(session, model.version, count, body, learned_at=now))
     forget_engine()
     log.info("learned ETA model %s from %d observations", model.version, model.observations)
     return model

@@ -19,7 +19,7 @@ from routing.eta import EtaAnswer, EtaEngine
 from routing.tracks import ParcelTrack, TrackScan
 from tracking.queries import PublicParcel, find_parcel_id
 from web.eta.cache import lookup_cache
-from web.eta.engine import current_engine, estimate, log_told, log_untold
+from web.eta.engine import current_engine, engine_as_of, estimate, log_told, log_untold
 
 CACHE_SECONDS = 300.0
 CACHE_LOOKUPS = Counter(
@@ -61,9 +61,9 @@ def parcel_eta(session: Session, view: PublicParcel, as_of: datetime | None = No
     from the lookup cache: the one worked out at its ``as_of`` for the same scans and model, at most
     ``ETA_CACHE_SECONDS`` ago. With ``as_of`` it is always worked out.
     """
+    if as_of is not None:  # the newest model learned by then (web.eta.engine.engine_as_of)
+        return _compute(engine_as_of(session, as_of), view, view_track(view, as_of), as_of)
     engine = current_engine(session)
-    if as_of is not None:
-        return _compute(engine, view, view_track(view, as_of), as_of)
     now = datetime.now(UTC)
     track = view_track(view, now)
     seconds = _cache_seconds()
