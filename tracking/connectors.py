@@ -83,16 +83,21 @@ def route(number: str, rules: Sequence[Rule], carrier: str | None = None) -> Rou
 
 
 def queue_parcels(
-    session: Session, numbers_by_parcel: Mapping[int, Sequence[str]], rules: Sequence[Rule], now: datetime
+    session: Session,
+    numbers_by_parcel: Mapping[int, Sequence[str]],
+    rules: Sequence[Rule],
+    now: datetime,
+    carrier: str | None = None,
 ) -> int:
     """Queue one number per parcel (its first routable one) with its connector, once: a number already
-    queued or registered with that connector is left alone. Returns how many were queued; flushes."""
+    queued or registered with that connector is left alone. ``carrier`` overrides what the numbers'
+    shapes say (a correction by hand). Returns how many were queued; flushes."""
     if not rules:
         return 0
     wanted: dict[tuple[str, str], tuple[int, Route]] = {}
     for parcel_id, numbers in numbers_by_parcel.items():
         for number in numbers:
-            found = route(number, rules)
+            found = route(number, rules, carrier)
             if found is not None:
                 wanted.setdefault((number, found.connector), (parcel_id, found))
                 break
@@ -258,6 +263,20 @@ def correct_carrier(
         changed += 1
     session.flush()
     return changed
+
+
+def correct_parcel(
+    session: Session,
+    parcel_id: int,
+    numbers: Sequence[str],
+    carrier: str,
+    rules: Sequence[Rule],
+    now: datetime,
+) -> int:
+    """A merchant's correction of a parcel's carrier: the registrations made are told (``correct_carrier``)
+    and a number not registered yet with the connector the carrier now routes to is queued with it."""
+    changed = correct_carrier(session, numbers, carrier, now)
+    return changed + queue_parcels(session, {parcel_id: numbers}, rules, now, carrier)
 
 
 def for_numbers(session: Session, numbers: Sequence[str]) -> list[models.ConnectorRegistration]:

@@ -97,6 +97,7 @@ class Track17State:
     burst: float = 3.0
     numbers: dict[str, Tracked] = field(default_factory=dict)
     seen: list[Call] = field(default_factory=list)
+    too_fast: int = 0  # requests answered 429 for going past the rate
     knobs: dict[str, int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     tokens: float = 3.0
@@ -224,6 +225,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(429, {"code": 429, "message": "Too many requests"}, {"Retry-After": "1"})
                 return
             if not state.admit():
+                state.too_fast += 1
                 self._send(429, {"code": 429, "message": "Request frequency exceeds the allowed limit."})
                 return
             if state.take("fail"):

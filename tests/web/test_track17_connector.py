@@ -233,3 +233,50 @@ def test_without_a_key_nothing_is_queued(app: Flask, client: FlaskClient, shop: 
     resp = client.post(PARCELS, json=parcel(ALIEXPRESS, "ORDER-1"), headers=shop)
     assert resp.get_json()["connectors"] == []
     assert run_job(app) == []
+
+
+def test_a_carrier_corrected_by_the_merchant_reaches_17track(
+    app: Flask, client: FlaskClient, connected: FakeTrack17Server, shop: dict[str, str], rival: dict[str, str]
+) -> None:
+    assert client.post(PARCELS, json=parcel(ALIEXPRESS, "ORDER-1"), headers=shop).status_code == 201
+    run_job(app)
+    url = f"/api/v1/merchant/parcels/{ALIEXPRESS}"
+    resp = client.patch(url, json={"carrier": "yanwen"}, headers=shop)
+    assert resp.status_code == 200, resp.get_json()
+    (state,) = resp.get_json()["connectors"]
+    assert (state["carrier"], state["state"]) == ("yanwen", "registered")  # the change is owed
+    assert connected.state.calls("changecarrier") == []
+
+    run_job(app)
+    (call,) = connected.state.calls("changecarrier")
+    assert call.token == KEY
+    assert call.body == [{"number": ALIEXPRESS, "carrier_old": CAINIAO, "carrier_new": 190012}]
+    assert connected.state.numbers[ALIEXPRESS].carrier == 190012
+    run_job(app)
+    assert len(connected.state.calls("changecarrier")) == 1
+
+    assert client.patch(url, json={"carrier": "yanwen"}, headers=rival).status_code == 404
+    bad = client.patch(url, json={"carrier": "Yan Wen"}, headers=shop)
+    assert bad.status_code == 400 and bad.get_json()["errors"][0]["field"] == "carrier"
+    extra = client.patch(url, json={"carrier": "yanwen", "colour": "red"}, headers=shop)
+    assert extra.status_code == 422 and extra.get_json()["errors"][0]["field"] == "colour"
+
+
+def test_a_rejected_number_is_registered_again_with_the_corrected_carrier(
+    app: Flask, client: FlaskClient, connected: FakeTrack17Server, shop: dict[str, str]
+) -> None:
+    odd = "ZX0012345"
+    assert client.post(PARCELS, json=parcel(odd, "ORDER-ODD"), headers=shop).status_code == 201
+    run_job(app)
+    assert own(client, shop, odd)["connectors"][0]["state"] == "rejected"
+    assert (
+        client.patch(f"/api/v1/merchant/parcels/{odd}", json={"carrier": "cdek"}, headers=shop).status_code
+        == 200
+    )
+    run_job(app)
+    assert [c.body for c in connected.state.calls("register")] == [
+        [{"number": odd}],
+        [{"number": odd, "carrier": 100030}],
+    ]
+    state = own(client, shop, odd)["connectors"][0]
+    assert (state["state"], state["carrier"], state["error"]) == ("registered", "cdek", None)

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
+from tracking.accounts import CARRIER_CODE_REGEX
 from tracking.plausibility import SHIP_AT
 from tracking.statuses import Status
 from web.api.connector_answers import ConnectorState
@@ -141,6 +142,18 @@ class MerchantEvent(BaseModel):
     description: str
     carrier: str
     raw_code: str | None
+
+
+class CarrierCorrection(BaseModel):
+    """The carrier of the parcel's numbers, set by hand when detection was wrong."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    carrier: str = Field(
+        pattern=f"^{CARRIER_CODE_REGEX}$",
+        description="a carrier code as GET /api/v1/tracking-numbers/{number} names them (yanwen, cdek)",
+        examples=["yanwen"],
+    )
 
 
 class MerchantParcelDetail(MerchantParcel):

@@ -12,7 +12,7 @@ from spectree import Response as Doc
 
 from tracking import models
 from tracking.accounts import Principal
-from tracking.connectors import queue_parcels
+from tracking.connectors import correct_parcel, queue_parcels
 from tracking.merchant_parcels import ParcelFilter, list_parcels, merchant_parcel, parcels_by_id
 from tracking.plausibility import to_utc
 from tracking.queries import public_parcel
@@ -32,6 +32,7 @@ from tracking.webhooks import (
 from web.access.auth import require
 from web.api.connector_answers import parcel_states, states_by_number
 from web.api.merchant_schemas import (
+    CarrierCorrection,
     DeliveryPage,
     DeliveryQuery,
     MerchantParcelDetail,
@@ -47,7 +48,7 @@ from web.api.network_lookup import check_place, check_service
 from web.api.schemas import ProblemBody
 from web.connectors.settings import rules
 from web.db import commit_unit, get_session
-from web.errors import Problem, check_no_nul, json_response
+from web.errors import Problem, check_carrier_code, check_no_nul, json_response
 from web.feeds.webhook_sender import resolve_host
 from web.openapi import BEARER, spec
 
@@ -343,6 +344,48 @@ def get_own_parcel(tracking_number: str) -> Response:
     numbers = [i.number for i in parcel.identifiers]
     connectors = parcel_states(states_by_number(session, numbers), numbers)
     return json_response({**parcel_json(parcel), "events": events, "connectors": connectors})
+
+
+@bp.patch("/api/v1/merchant/parcels/<path:tracking_number>")
+@spec.validate(
+    json=CarrierCorrection,
+    resp=Doc(HTTP_200=MerchantParcelDetail, **problems(404, 413, 422)),
+    tags=["merchants"],
+    security=BEARER,
+    skip_validation=True,
+)
+def correct_own_parcel(tracking_number: str) -> Response:
+    """Correct the carrier of your parcel when its number was read wrong: `{"carrier": "yanwen"}`.
+
+    The tracking services its numbers are registered with are told (17TRACK: changecarrier) by the
+    connectors' job; a number a service refused is registered again with that carrier. Answers the
+    parcel as `GET` does; `connectors` shows the change owed until the service has answered.
+    """
+    principal = merchant()
+    assert principal.merchant_id is not None
+    body = body_json()
+    unknown = sorted(set(body) - {"carrier"}) if isinstance(body, dict) else []
+    carrier = body.get("carrier") if isinstance(body, dict) else None
+    if not isinstance(carrier, str) or unknown:
+        field, error = (
+            (unknown[0], "unknown field") if unknown else ("carrier", "carrier is required (a string)")
+        )
+        raise Problem(422, "Invalid Correction", error, errors=[{"field": field, "error": error}])
+    check_carrier_code(carrier)
+    session = get_session()
+    parcel = merchant_parcel(session, principal.merchant_id, tracking_number)
+    if parcel is None:
+        raise Problem(
+            404,
+            "Parcel Not Found",
+            f"you have no parcel with the tracking number {tracking_number!r}",
+            slug="parcel-not-found",
+        )
+    parcel_id, numbers = parcel.id, [i.number for i in parcel.identifiers]
+    routes = rules(current_app.config)
+    commit_unit(session, lambda: correct_parcel(session, parcel_id, numbers, carrier, routes, utcnow()))
+    answer: Response = get_own_parcel(tracking_number)
+    return answer
 
 
 def webhook_json(row: models.WebhookSubscription, secret: bool = False) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from spectree import Response as Doc
 from sqlalchemy import select
 
 from tracking import models
+from tracking.accounts import CARRIER_CODE_REGEX
 from tracking.connectors import rejections
 from tracking.types import utcnow
 from web.access.auth import require
@@ -217,7 +218,7 @@ def _bad_field(field: str, message: str) -> Problem:
 class RejectionQuery(BaseModel):
     """Filter and paging for the refused numbers, newest first."""
 
-    connector: str | None = Field(None, pattern=r"^[a-z0-9_-]{2,40}$", description="e.g. track17")
+    connector: str | None = Field(None, pattern=f"^{CARRIER_CODE_REGEX}$", description="e.g. track17")
     limit: int = Field(100, ge=1, le=500)
     cursor: int | None = Field(None, ge=1, description="next_cursor of the previous page")
 
