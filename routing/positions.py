@@ -19,7 +19,8 @@ from routing.tracks import ParcelTrack, TrackScan
 
 # Substatuses said of a parcel still with the destination country's customs (before its last mile).
 CUSTOMS_SUBSTATUSES = frozenset({
-    "arrived_destination_country", "customs_processing", "customs_cleared", "customs_held", "handed_over",
+    "arrived_destination_country", "customs_processing", "customs_cleared", "customs_held",
+    "customs_duty_due", "customs_duty_paid", "handed_over",
 })
 EXCHANGE_RADIUS_KM = 100.0
 LAST_MILE_CITY = "last_mile_city"
