@@ -88,20 +88,10 @@ def test_a_registered_number_is_registered_once_reported_by_webhook_and_stopped_
     assert calls[0].body == [{"number": ALIEXPRESS, "carrier": CAINIAO}]
     assert [c["state"] for c in own(client, shop, ALIEXPRESS)["connectors"]] == ["registered"]
 
-    # 17TRACK's webhook, signed with its scheme (sign = sha256(body + "/" + key)), on the 17TRACK door.
-    carrier = bearer(make_key("carrier", "track17"))
-    operator = bearer(make_key("operator"))
-    secret = client.post(
-        "/api/v1/operators/carriers/track17/signing-secret", json={"secret": KEY}, headers=operator
-    )
-    assert secret.status_code == 200
-    body = webhook_for(ALIEXPRESS)
-    sign = hashlib.sha256(body + b"/" + KEY.encode()).hexdigest()
-    pushed = client.post(
-        "/api/v1/carriers/track17/events",
-        data=body,
-        headers={**carrier, "sign": sign, "Content-Type": "application/json"},
-    )
+    # 17TRACK's webhook as 17TRACK sends it: no key, signed with its scheme (sign = sha256(body + "/" +
+    # key)), on the 17TRACK door of a carrier whose signing secret is the 17TRACK key.
+    track17_door(client, make_key)
+    pushed = push_webhook(client, webhook_for(ALIEXPRESS))
     assert pushed.status_code == 200, pushed.get_json()
     view = own(client, shop, ALIEXPRESS)
     assert view["status"] == "delivered"
@@ -115,6 +105,39 @@ def test_a_registered_number_is_registered_once_reported_by_webhook_and_stopped_
     assert state["state"] == "stopped" and state["stopped_at"] is not None
     run_job(app)
     assert len(connected.state.calls("stoptrack")) == 1
+
+
+def track17_door(client: FlaskClient, make_key: Callable[..., str]) -> None:
+    """The carrier track17 (format track17) with the 17TRACK key as its signing secret."""
+    make_key("carrier", "track17")
+    operator = bearer(make_key("operator"))
+    url = "/api/v1/operators/carriers/track17/signing-secret"
+    assert client.post(url, json={"secret": KEY}, headers=operator).status_code == 200
+
+
+def push_webhook(client: FlaskClient, body: bytes, key: str = KEY) -> Any:
+    """POST a webhook as 17TRACK does: its sign header, no Authorization."""
+    sign = hashlib.sha256(body + b"/" + key.encode()).hexdigest()
+    headers = {"sign": sign, "Content-Type": "application/json"}
+    return client.post("/api/v1/carriers/track17/events", data=body, headers=headers)
+
+
+def test_the_17track_door_takes_a_signed_webhook_without_a_key_and_refuses_a_bad_sign(
+    client: FlaskClient, make_key: Callable[..., str], shop: dict[str, str]
+) -> None:
+    assert client.post(PARCELS, json=parcel(ALIEXPRESS, "ORDER-1"), headers=shop).status_code == 201
+    body = webhook_for(ALIEXPRESS)
+    assert push_webhook(client, body).status_code == 401  # no secret set yet: a key is needed
+    track17_door(client, make_key)
+    refused = push_webhook(client, body, key="someone-else")
+    assert refused.status_code == 401 and refused.get_json()["errors"][0]["field"] == "sign"
+    unsigned = client.post(
+        "/api/v1/carriers/track17/events", data=body, headers={"Content-Type": "application/json"}
+    )
+    assert unsigned.status_code == 401
+    assert own(client, shop, ALIEXPRESS)["events"] == []
+    assert push_webhook(client, body).status_code == 200
+    assert len(own(client, shop, ALIEXPRESS)["events"]) == 5
 
 
 def rejections(client: FlaskClient, operator: dict[str, str]) -> list[dict[str, Any]]:

@@ -130,6 +130,19 @@ def check_push_signature(carrier: models.Carrier, raw: bytes) -> None:
         raise _unauthorized(exc.title, exc.detail, SIGNATURE_HEADER) from None
 
 
+def sign_stands_for_key(carrier: models.Carrier) -> bool:
+    """True when a push of ``carrier`` authenticates by 17TRACK's ``sign`` header alone: 17TRACK posts its
+    webhooks to a URL set in its dashboard and cannot send a Bearer key, so a ``track17`` carrier with a
+    secret (its API key) takes a request without ``Authorization`` but with ``sign``, which
+    check_push_signature then verifies (401 when it does not match)."""
+    return (
+        carrier.format == "track17"
+        and not request.headers.get("Authorization")
+        and bool(request.headers.get(TRACK17_HEADER))
+        and bool(active_secrets(carrier))
+    )
+
+
 def _check_track17(raw: bytes, keys: list[str]) -> None:
     header = request.headers.get(TRACK17_HEADER)
     if not header:
