@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from tracking import models
@@ -285,6 +285,19 @@ def for_numbers(session: Session, numbers: Sequence[str]) -> list[models.Connect
         return []
     r = models.ConnectorRegistration
     return list(session.scalars(select(r).where(r.number.in_(list(numbers))).order_by(r.id)))
+
+
+def state_counts(session: Session) -> dict[str, dict[str, int]]:
+    """Per connector: how many numbers are in each state, and how many owe each call (``owes_<call>``)."""
+    r = models.ConnectorRegistration
+    found: dict[str, dict[str, int]] = {}
+    by_state = select(r.connector, r.state, func.count()).group_by(r.connector, r.state)
+    for connector, state, count in session.execute(by_state):
+        found.setdefault(connector, {})[state] = count
+    owed = select(r.connector, r.pending, func.count()).where(r.pending.is_not(None))
+    for connector, call, count in session.execute(owed.group_by(r.connector, r.pending)):
+        found.setdefault(connector, {})[f"owes_{call}"] = count
+    return found
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ from web import create_app
 from web.cli import cli
 
 SILKWAY_COMMANDS = {
+    "connectors",
     "db",
     "demo",
     "eta",

@@ -303,3 +303,24 @@ def test_a_rejected_number_is_registered_again_with_the_corrected_carrier(
     ]
     state = own(client, shop, odd)["connectors"][0]
     assert (state["state"], state["carrier"], state["error"]) == ("registered", "cdek", None)
+
+
+def test_the_operators_commands_list_the_connectors_and_drain_them(
+    app: Flask, client: FlaskClient, connected: FakeTrack17Server, shop: dict[str, str]
+) -> None:
+    assert client.post(PARCELS, json=parcel(ALIEXPRESS, "ORDER-1"), headers=shop).status_code == 201
+    runner = app.test_cli_runner()
+    listed = runner.invoke(args=["connectors", "list"])
+    assert listed.exit_code == 0, listed.output
+    assert listed.output.strip() == (
+        f"track17: {app.config['TRACK17_API_URL']} queued=1 registered=0 rejected=0 stopped=0 owes_register=1"
+    )
+    ran = runner.invoke(args=["connectors", "run"])
+    assert ran.exit_code == 0, ran.output
+    assert "track17: calls=2 stops_queued=0 registered=1" in ran.output  # getquota, then register
+    assert "registered=1 rejected=0" in runner.invoke(args=["connectors", "list"]).output
+
+
+def test_without_a_key_the_commands_say_how_to_switch_17track_on(app: Flask) -> None:
+    output = app.test_cli_runner().invoke(args=["connectors", "list"]).output
+    assert "SILKWAY_TRACK17_API_KEY" in output

@@ -312,6 +312,7 @@ def eta_backtest(split_at: str | None, test_days: int, settle_days: int, refit_d
 
 def commands() -> list[click.Command]:
     """Every ``silkway`` command; create_app puts them on ``app.cli`` (so tests reach them too)."""
+    from web.cli.connectors import connectors_group
     from web.cli.feeds import feeds_group, reprocess_command
     from web.cli.keys import COMMANDS as KEY_COMMANDS
     from web.demo.cli import demo_command
@@ -329,6 +330,7 @@ def commands() -> list[click.Command]:
         feeds_group,
         reprocess_command,
         demo_command,
+        connectors_group,
     ]
 
 
