@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from tracking import models
 from tracking.events import ItemError, normalize_number
 from tracking.plausibility import SHIP_AT
+from tracking.subscriptions import Subscriber, SubscriptionError, check_subscriber, subscribe
 from tracking.types import utcnow
 
 PlaceCheck = Callable[[str, str], str]
@@ -31,7 +32,8 @@ ServiceCheck = Callable[[str], str]
 MAX_BATCH = 1000
 MAX_IDENTIFIERS = 10
 NUMBER = re.compile(r"^[A-Z0-9]{4,40}$")
-FIELDS = frozenset({"identifiers", "origin", "destination", "service", "reference", "ship_at"})
+NOTIFY = frozenset({"email", "language"})
+FIELDS = frozenset({"identifiers", "origin", "destination", "service", "reference", "ship_at", "notify"})
 
 
 class RegistrationRejected(Exception):
@@ -55,6 +57,7 @@ class Registration:
     service: str
     reference: str
     ship_at: datetime | None = None
+    notify: Subscriber | None = None  # a shopper to tell of the parcel's news (tracking/subscriptions.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,9 +145,27 @@ def _parse_item(
             errors.append(ItemError(index, str(exc), "service"))
     reference = text("reference", 200)
     ship_at = _moment(index, item.get("ship_at"), "ship_at", errors, now)
+    notify = _notify(index, item.get("notify"), errors)
     if errors:
         return errors
-    return Registration(index, numbers, places["origin"], places["destination"], service, reference, ship_at)
+    return Registration(
+        index, numbers, places["origin"], places["destination"], service, reference, ship_at, notify
+    )
+
+
+def _notify(index: int, value: object, errors: list[ItemError]) -> Subscriber | None:
+    """The shopper a registration names to be told of the parcel's news (``{"email", "language"}``)."""
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        errors.append(ItemError(index, "notify must be an object with email and language", "notify"))
+        return None
+    errors += [ItemError(index, "unknown field", f"notify.{name}") for name in value if name not in NOTIFY]
+    try:
+        return check_subscriber(value.get("email"), value.get("language"))
+    except SubscriptionError as exc:
+        errors.append(ItemError(index, str(exc), f"notify.{exc.field}"))
+        return None
 
 
 def _identifiers(index: int, value: object, errors: list[ItemError]) -> tuple[str, ...]:
@@ -233,7 +254,11 @@ def register(session: Session, merchant_id: int, registrations: Sequence[Registr
         plan.append((reg, target, True))
     if errors:
         raise RegistrationRejected(409, errors, len(registrations))
-    return _write(session, merchant_id, plan, parcel_of)
+    done = _write(session, merchant_id, plan, parcel_of)
+    for reg, registered in zip(registrations, done, strict=True):
+        if reg.notify is not None:  # double opt-in: a confirmation mail first (tracking/subscriptions.py)
+            subscribe(session, registered.parcel_id, reg.notify)
+    return done
 
 
 def _conflict(

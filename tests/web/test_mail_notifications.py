@@ -16,7 +16,7 @@ from flask.testing import FlaskClient
 
 from tests.conftest import bearer
 from tests.support.smtp_sink import SmtpSink
-from tests.web.support import ago, post_scan
+from tests.web.support import ago, parcel, post_scan
 from tracking.mail_outbox import COALESCE
 from tracking.types import utcnow
 from web.worker.mail_jobs import MailCounts, notifications_job
@@ -309,3 +309,27 @@ def test_the_form_on_the_parcels_page_subscribes_and_says_so_in_the_pages_langua
     assert "Check your inbox" in client.get(done.location).get_data(as_text=True)
     assert run_mail(mail_app, utcnow()).sent == 1
     assert smtp.inbox.take()[0]["Subject"] == f"Confirm the updates on parcel {NUMBER}"
+
+
+def test_a_merchant_registering_a_parcel_may_name_the_shopper_to_notify(
+    mail_app: Flask, client: FlaskClient, smtp: SmtpSink, make_key: Callable[..., str]
+) -> None:
+    shop = bearer(make_key("merchant", "Shop One"))
+    bad = client.post(
+        "/api/v1/parcels", json=parcel(NUMBER, notify={"email": "nope", "language": "en"}), headers=shop
+    )
+    assert bad.status_code == 422
+    assert [(e["index"], e["field"]) for e in bad.get_json()["errors"]] == [(0, "notify.email")]
+    odd = client.post(
+        "/api/v1/parcels", json=parcel(NUMBER, notify={"email": ADDRESS, "phone": "1"}), headers=shop
+    )
+    assert [e["field"] for e in odd.get_json()["errors"]] == ["notify.phone"]
+    resp = client.post(
+        "/api/v1/parcels", json=parcel(NUMBER, notify={"email": ADDRESS, "language": "ru"}), headers=shop
+    )
+    assert resp.status_code == 201
+    assert "li.wei" not in resp.get_data(as_text=True).lower()
+    assert run_mail(mail_app, utcnow()).sent == 1
+    (confirmation,) = smtp.inbox.take()
+    assert confirmation["To"] == STORED
+    assert confirmation["Subject"] == f"Подтвердите подписку на посылку {NUMBER}"

@@ -12,6 +12,7 @@ from tracking.plausibility import SHIP_AT
 from tracking.statuses import Status
 from web.api.connector_answers import ConnectorState
 from web.api.schemas import NOT_BLANK, STATUS_LIST, SUBSTATUS_ENUM
+from web.api.subscription_schemas import NotifyIn
 
 WebhookEvent = Literal["status_changed", "eta_revised", "delayed"]
 
@@ -55,6 +56,11 @@ class ParcelRegistration(BaseModel):
     )
     ship_at: datetime | None = Field(
         None, description=f"when the parcel leaves (ISO 8601 with an offset); it {SHIP_AT.rule}"
+    )
+    notify: NotifyIn | None = Field(
+        None,
+        description="the shopper's address and language: a confirmation mail, then a mail when the "
+        "parcel's situation changes; the address is shown in no answer",
     )
 
 

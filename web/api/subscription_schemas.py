@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from tracking.subscriptions import LANGUAGES, MAX_ADDRESS
 
@@ -27,3 +27,9 @@ class SubscriptionAccepted(BaseModel):
 
     status: Literal["accepted"]
     detail: str
+
+
+class NotifyIn(SubscriptionIn):
+    """A shopper to tell of a registered parcel's news by e-mail (a confirmation mail first)."""
+
+    model_config = ConfigDict(extra="forbid")
