@@ -10,7 +10,8 @@ for a nested one), so generated clients get plain, stable type names; class name
 schema modules (a test checks). spectree's automatic 422 (its own validation error, which the views
 never answer since they validate themselves) is left out, and the answers every API operation can give
 are added: 400 (a NUL character in a path segment or query parameter), 414 (web/access/request_target),
-429 (rate limits), 503 (the database is unavailable) and, with a request body, 413.
+429 (rate limits), 503 (the database is unavailable) and, with a request body, 413. Text that may not
+hold a NUL character says so (web/openapi_text.py).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from spectree.utils import get_model_key
 
 from tracking.accounts import CARRIER_CODE_REGEX, CARRIER_CODE_RULE
 from web.errors import json_response
+from web.openapi_text import without_nul
 
 
 class Undeclared422(BaseModel):
@@ -105,7 +107,8 @@ def register(app: Flask) -> None:
     def document() -> Response:
         if "silkway.openapi" not in app.extensions:
             document = common_answers(without_undeclared_422(spec.spec))
-            app.extensions["silkway.openapi"] = carrier_code_parameters(problems_as_problem_json(document))
+            document = carrier_code_parameters(problems_as_problem_json(document))
+            app.extensions["silkway.openapi"] = without_nul(document)
         return json_response(app.extensions["silkway.openapi"])
 
 

@@ -21,6 +21,14 @@ def doc(client) -> dict[str, Any]:
     return document
 
 
+def nodes(schema: Any) -> list[dict[str, Any]]:
+    if isinstance(schema, dict):
+        return [schema] + [n for value in schema.values() for n in nodes(value)]
+    if isinstance(schema, list):
+        return [n for value in schema for n in nodes(value)]
+    return []
+
+
 def component(doc: dict[str, Any], name: str) -> dict[str, Any]:
     found: dict[str, Any] = doc["components"]["schemas"][name]
     return found
@@ -71,13 +79,35 @@ def test_registration_fields_the_server_requires_non_blank_are_so_in_the_schema(
     registration = component(doc, "ParcelRegistration")
     for field in ("origin", "destination", "service", "reference"):
         schema = registration["properties"][field]
-        assert schema["minLength"] == 1 and schema["pattern"] == r"\S", field
+        assert schema["minLength"] == 1, field
+        text = re.compile(schema["pattern"])
+        assert text.search(" Kazan ") and not text.search("  \t") and not text.search("Ka\x00zan"), field
     assert registration["additionalProperties"] is False  # an unknown field is refused
     body = component(doc, "RegistrationBody")
     bare = next(b for b in body["anyOf"] if b.get("type") == "array")
     assert (bare["minItems"], bare["maxItems"]) == (1, 1000)
     batch = component(doc, "RegistrationBatch")["properties"]["parcels"]
     assert (batch["minItems"], batch["maxItems"]) == (1, 1000)
+
+
+def test_no_text_the_server_refuses_for_a_nul_is_documented_as_taking_one(doc):
+    patterns = [
+        node.get("pattern")
+        for path, operations in doc["paths"].items()
+        if path.startswith("/api/")
+        for operation in operations.values()
+        for parameter in operation.get("parameters") or []
+        for node in nodes(parameter["schema"])
+        if node.get("type") == "string" and not {"format", "enum"} & node.keys()
+    ]
+    assert len(patterns) >= 10 and None not in patterns  # every text path segment and query parameter
+    assert not [p for p in patterns if re.search(p, "in_transit\x00")]
+    webhook = component(doc, "WebhookIn")
+    url = re.compile(webhook["properties"]["url"]["pattern"])
+    assert url.search("https://shop.example/hooks") and not url.search("https://shop.example/\x00")
+    names = re.compile(webhook["propertyNames"]["pattern"])
+    assert names.search("url") and not names.search("u\x00rl")  # a key holding NUL is refused too
+    assert re.compile(component(doc, "QuoteIn")["properties"]["service"]["pattern"]).search("a\x00") is None
 
 
 def test_an_empty_quote_list_is_refused_by_the_schema_as_by_the_server(doc):

@@ -119,3 +119,30 @@ def test_signing_secret_body_that_is_not_json_is_400(client, operator, make_key)
 
 def test_signing_secret_of_an_unknown_carrier_is_404(client, operator):
     assert client.post(SECRET.format("nobody"), headers=operator).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [({"secret": "s" * 20 + "\x00"}, "secret"), ({"secret": "s" * 20, "no\x00te": 1}, "no\\0te")],
+)
+def test_a_nul_in_a_signing_secret_body_is_a_400_naming_it_and_nothing_changes(
+    client, operator, make_key, body, field
+):
+    # The probe found a secret holding NUL stored on SQLite and a 500 on PostgreSQL.
+    carrier = bearer(make_key("carrier", "acme_post"))
+    resp = client.post(SECRET.format("acme_post"), json=body, headers=operator)
+    assert resp.status_code == 400, resp.get_json()
+    assert resp.get_json()["errors"][0]["field"] == field
+    scan = {"tracking_number": "RX747628194CN", "status": "in_transit", "occurred_at": "2026-10-20T08:31:00Z"}
+    unsigned = client.post("/api/v1/carriers/acme_post/events", json={"events": [scan]}, headers=carrier)
+    assert unsigned.status_code == 200, unsigned.get_json()  # still no secret: unsigned pushes pass
+
+
+def test_a_whole_number_of_grace_seconds_written_as_a_float_is_taken(client, operator, make_key):
+    make_key("carrier", "acme_post")
+    assert client.post(SECRET.format("acme_post"), json={}, headers=operator).status_code == 200
+    resp = client.post(SECRET.format("acme_post"), json={"grace_seconds": 68.0}, headers=operator)
+    assert resp.status_code == 200, resp.get_json()
+    assert resp.get_json()["previous_secret_valid_until"] is not None
+    half = client.post(SECRET.format("acme_post"), json={"grace_seconds": 68.5}, headers=operator)
+    assert half.status_code == 400 and half.get_json()["errors"][0]["field"] == "grace_seconds"

@@ -20,13 +20,17 @@ from web.access.auth import require
 from web.access.signing import SIGNATURE_HEADER, TRACK17_HEADER, new_secret
 from web.api.schemas import ProblemBody
 from web.db import commit_unit, get_session
-from web.errors import Problem, check_carrier_code, json_response
+from web.errors import Problem, check_carrier_code, check_no_nul, json_response
 from web.openapi import BEARER, spec
 
 bp = Blueprint("operators_api", __name__)
 
 MAX_GRACE_SECONDS = 7 * 24 * 3600
 SECRET_LENGTHS = (16, 200)
+# SECRET_LENGTHS once stripped of white space at either end (and no NUL, which no text may hold)
+SECRET_PATTERN = (
+    rf"^\s*[^\s\u0000][^\u0000]{{{SECRET_LENGTHS[0] - 2},{SECRET_LENGTHS[1] - 2}}}[^\s\u0000]\s*$"
+)
 
 
 class UnmappedCodeOut(BaseModel):
@@ -49,8 +53,15 @@ class UnmappedReport(BaseModel):
 class SigningSecretIn(BaseModel):
     """Set or rotate a carrier's signing secret; both fields are optional."""
 
-    secret: str | None = Field(None, description="the secret to use (e.g. a 17TRACK API key); default: new")
-    grace_seconds: int = Field(0, description="keep the previous secret valid this long (max 7 days)")
+    secret: str | None = Field(
+        None,
+        pattern=SECRET_PATTERN,
+        description=f"the secret to use (e.g. a 17TRACK API key), {SECRET_LENGTHS[0]} to {SECRET_LENGTHS[1]} "
+        "characters once stripped; default: a new one",
+    )
+    grace_seconds: int = Field(
+        0, ge=0, le=MAX_GRACE_SECONDS, description="keep the previous secret valid this long (max 7 days)"
+    )
 
 
 class SigningSecretOut(BaseModel):
@@ -136,6 +147,8 @@ def set_signing_secret(code: str) -> Response:
             "secret", f"secret must be a string of {SECRET_LENGTHS[0]} to {SECRET_LENGTHS[1]} characters"
         )
     grace = body.get("grace_seconds", 0)
+    if isinstance(grace, float) and grace.is_integer():
+        grace = int(grace)  # 68.0 is the whole number 68 in JSON (and in JSON Schema's "integer")
     if isinstance(grace, bool) or not isinstance(grace, int) or not 0 <= grace <= MAX_GRACE_SECONDS:
         raise _bad_field(
             "grace_seconds", f"grace_seconds must be a whole number from 0 to {MAX_GRACE_SECONDS}"
@@ -208,6 +221,7 @@ def _json_object() -> dict[str, Any]:
         raise Problem(400, "Invalid JSON", f"the body is not valid JSON: {exc}") from None
     if not isinstance(body, dict):
         raise Problem(400, "Invalid JSON", "the body must be a JSON object")
+    check_no_nul(body)  # PostgreSQL cannot store one (a secret holding NUL was a 500 there)
     return body
 
 

@@ -14,8 +14,9 @@ from tracking.statuses import SUBSTATUSES, Status
 # Every substatus of any status (each event's and parcel's substatus is one of them).
 SUBSTATUS_VALUES = sorted({sub for subs in SUBSTATUSES.values() for sub in subs})
 SUBSTATUS_ENUM: dict[str, Any] = {"enum": SUBSTATUS_VALUES}
-# Text the server strips and then requires: at least one character other than white space.
-NOT_BLANK = r"\S"
+# Text the server strips and then requires: at least one character other than white space (and no NUL,
+# which no text may hold: web/errors.py).
+NOT_BLANK = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
 STATUS_NAMES = "|".join(s.value for s in Status)
 # ParcelQuery.status: one status or several separated by commas.
 STATUS_LIST = rf"^\s*({STATUS_NAMES})\s*(,\s*({STATUS_NAMES})\s*)*$"
