@@ -324,3 +324,19 @@ def test_the_operators_commands_list_the_connectors_and_drain_them(
 def test_without_a_key_the_commands_say_how_to_switch_17track_on(app: Flask) -> None:
     output = app.test_cli_runner().invoke(args=["connectors", "list"]).output
     assert "SILKWAY_TRACK17_API_KEY" in output
+
+
+def test_the_openapi_document_describes_the_connectors(client: FlaskClient) -> None:
+    doc = client.get("/api/openapi.json").get_json()
+    paths, schemas = doc["paths"], doc["components"]["schemas"]
+    patch = paths["/api/v1/merchant/parcels/{tracking_number}"]["patch"]
+    assert {"200", "400", "401", "404", "422"} <= set(patch["responses"])
+    rejections = paths["/api/v1/operators/connector-rejections"]["get"]
+    assert {p["name"] for p in rejections["parameters"]} >= {"connector", "limit", "cursor"}
+    assert schemas["ConnectorState"]["properties"]["state"]["enum"] == [
+        "queued",
+        "registered",
+        "rejected",
+        "stopped",
+    ]
+    assert "connectors" in schemas["MerchantParcelDetail"]["required"]
