@@ -41,6 +41,7 @@ SCREENSHOTS = ROOT / "docs" / "screenshots"
 NUMBER = "RX747628194CN"
 FIRST_MILE = "LP00123456789012"
 REGISTERED = "RR000000012CN"  # registered by a merchant, never scanned
+NEAR_MOSCOW = "RX000000115CN"  # at Vnukovo, a few kilometres from its destination Moscow
 
 
 def _scan(
@@ -91,6 +92,17 @@ EVENTS = [
     ),
     _scan("in_transit", "customs_processing", "2026-11-15T10:20:00+07:00", NOVOSIBIRSK, "Приём на таможню"),
 ]
+VNUKOVO = ("MMPO Vnukovo", "RU", 55.5915, 37.2615)
+NEAR_MOSCOW_EVENTS = [
+    {
+        **_scan("in_transit", "picked_up", "2026-11-12T10:00:00+08:00", SHENZHEN, "Picked up"),
+        "tracking_number": NEAR_MOSCOW,
+    },
+    {
+        **_scan("in_transit", "arrived_destination_country", "2026-11-16T08:00:00+03:00", VNUKOVO, "Прибыло"),
+        "tracking_number": NEAR_MOSCOW,
+    },
+]
 ETA = {
     "p10": datetime(2026, 11, 20, 6, tzinfo=UTC),
     "p50": datetime(2026, 11, 21, 9, tzinfo=UTC),
@@ -135,11 +147,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         session.close()
     resp = app.test_client().post(
         "/api/v1/carriers/acme_post/events",
-        data=orjson.dumps({"events": EVENTS}),
+        data=orjson.dumps({"events": EVENTS + NEAR_MOSCOW_EVENTS}),
         content_type="application/json",
         headers={"Authorization": f"Bearer {key}"},
     )
-    assert resp.status_code == 200 and resp.get_json()["accepted"] == len(EVENTS), resp.get_json()
+    assert resp.status_code == 200 and resp.get_json()["accepted"] == len(EVENTS) + 2, resp.get_json()
     registration = {
         "identifiers": [REGISTERED],
         "origin": "Shenzhen",

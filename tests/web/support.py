@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+import orjson
 from flask.testing import FlaskClient
 
 from tracking.types import utcnow
@@ -61,4 +62,15 @@ def post_scan(
         **extra,
     }
     resp = client.post(CARRIER_EVENTS, json={"events": [event]}, headers=headers)
+    assert resp.status_code == 200, resp.get_json()
+
+
+def push_events(client: FlaskClient, key: str, carrier: str, events: list[dict[str, Any]]) -> None:
+    """Post canonical events as ``carrier`` with its key; every one must be accepted."""
+    resp = client.post(
+        f"/api/v1/carriers/{carrier}/events",
+        data=orjson.dumps({"events": events}),
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {key}"},
+    )
     assert resp.status_code == 200, resp.get_json()

@@ -8,12 +8,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import orjson
 import pytest
 from flask.testing import FlaskClient
 
 from tests.carriers.samples import sample_bytes
 from tests.conftest import bearer
+from tests.web.support import push_events
 from web.eta.stalls import stall_threshold
 
 NUMBER = "RX747628194CN"
@@ -43,13 +43,7 @@ def push(client: FlaskClient, make_key: Callable[..., str]) -> Callable[..., Non
     key = make_key("carrier", "acme_post")
 
     def _push(*events: dict[str, Any]) -> None:
-        resp = client.post(
-            "/api/v1/carriers/acme_post/events",
-            data=orjson.dumps({"events": list(events)}),
-            content_type="application/json",
-            headers=bearer(key),
-        )
-        assert resp.status_code == 200, resp.get_json()
+        push_events(client, key, "acme_post", list(events))
 
     return _push
 

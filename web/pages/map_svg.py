@@ -19,6 +19,8 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
+from web.pages.map_labels import FONT, Box, place_labels
+
 WEST, SOUTH, EAST, NORTH = 17.0, 19.0, 142.0, 64.0
 WIDTH = 960.0
 SCALE = WIDTH / ((EAST - WEST) * math.cos(math.radians(45.0)))
@@ -31,6 +33,8 @@ MIN_VIEW_WIDTH = 380.0  # never zoom in further than about a third of the region
 MIN_RATIO, MAX_RATIO = 1.5, 2.2
 ROUTE = "#c2410c"
 INK = "#1f2933"
+NETWORK = "#8a99a8"  # the network under the route: light, so that the parcel's own line stands out
+NETWORK_OPACITY = 0.3
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,23 +131,25 @@ def view_of(points: Sequence[MapPoint]) -> View:
     return View(round(x, 1), round(y, 1), round(w, 1), round(h, 1))
 
 
-def _label(point: MapPoint, view: View, below: bool = False) -> str:
-    if not point.label:
-        return ""
-    x, y = project(point.lat, point.lon)
+def _labels(points: Sequence[MapPoint], view: View) -> Iterable[str]:
+    """The labels of ``points`` (most important first), placed apart from each other and the markers."""
     k = view.k
-    dy = 23 * k if below else -13 * k
-    room = 150 * k
-    anchor = "end" if x > view.x + view.w - room else "start" if x < view.x + room else "middle"
-    return (
-        f'<text class="label" x="{x}" y="{y + dy:.1f}" text-anchor="{anchor}" font-size="{16 * k:.1f}" '
-        f'font-weight="600" fill="{INK}" stroke="#ffffff" stroke-width="{4.5 * k:.1f}" '
-        f'stroke-linejoin="round" paint-order="stroke">{escape(point.label)}</text>'
-    )
+    labelled = [(*project(p.lat, p.lon), p.label) for p in points if p.label]
+    markers = [
+        Box(x - 14 * k, y - 14 * k, x + 14 * k, y + 14 * k)
+        for x, y in (project(p.lat, p.lon) for p in points)
+    ]
+    frame = Box(view.x + 4 * k, view.y + 4 * k, view.x + view.w - 4 * k, view.y + view.h - 4 * k)
+    for (_, _, text), spot in zip(labelled, place_labels(labelled, frame, k, markers), strict=True):
+        yield (
+            f'<text class="label" x="{spot.x:.1f}" y="{spot.y:.1f}" text-anchor="{spot.anchor}" '
+            f'font-size="{FONT * k:.1f}" font-weight="600" fill="{INK}" stroke="#ffffff" '
+            f'stroke-width="{4.5 * k:.1f}" stroke-linejoin="round" paint-order="stroke">{escape(text)}</text>'
+        )
 
 
 def _network_layer(view: View) -> str:
-    return _network_layer_at(f"{0.9 * view.k:.2f}", f"{2.6 * view.k:.1f}")
+    return _network_layer_at(f"{0.7 * view.k:.2f}", f"{2.0 * view.k:.1f}")
 
 
 @lru_cache(maxsize=256)
@@ -160,8 +166,9 @@ def _network_layer_at(stroke_width: str, radius: str) -> str:
         for n in nodes.values()
     )
     return (
-        f'<g stroke="#8a99a8" stroke-width="{stroke_width}" stroke-opacity="0.45">{"".join(lines)}</g>'
-        f'<g fill="#6b7a89">{dots}</g>'
+        f'<g class="network" stroke="{NETWORK}" stroke-width="{stroke_width}" '
+        f'stroke-opacity="{NETWORK_OPACITY}">{"".join(lines)}</g>'
+        f'<g class="network" fill="{NETWORK}" fill-opacity="{NETWORK_OPACITY}">{dots}</g>'
     )
 
 
@@ -225,17 +232,20 @@ def _markers(done: Sequence[MapPoint], ahead: Sequence[MapPoint], view: View) ->
     origin = done[0] if done else (ahead[0] if ahead else None)
     current = done[-1] if done else None
     destination = ahead[-1] if len(ahead) > 1 else None
-    if origin is not None and origin != current:
-        yield _circle(origin, 6, "#ffffff", ROUTE, 3, view)
-        yield _label(origin, view, below=True)
+    labelled: list[MapPoint] = []
+    if current is not None:
+        labelled.append(current)
     if destination is not None:
         yield _circle(destination, 7, "#ffffff", INK, 3, view)
-        yield _label(destination, view)
+        labelled.append(destination)
+    if origin is not None and origin != current:
+        yield _circle(origin, 6, "#ffffff", ROUTE, 3, view)
+        labelled.append(origin)
     if current is not None:
         x, y = project(current.lat, current.lon)
         yield f'<circle cx="{x}" cy="{y}" r="{13 * view.k:.1f}" fill="{ROUTE}" fill-opacity="0.25"/>'
         yield _circle(current, 7, ROUTE, "#ffffff", 2.5, view)
-        yield _label(current, view)
+    yield from _labels(labelled, view)
 
 
 def _ring_path(ring: list[list[float]]) -> str:

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import logging
-import math
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from markupsafe import Markup
@@ -32,7 +30,8 @@ from web.pages.i18n import (
     status_words,
 )
 from web.pages.journey import delay_notice, journey_words
-from web.pages.map_svg import MapPoint, network, node_point, place_name, route_svg
+from web.pages.map_svg import network, place_name
+from web.pages.route_view import Leg, route_legs, route_map, route_points
 
 log = logging.getLogger("silkway.web.pages")
 
@@ -88,6 +87,7 @@ class ParcelPage:
     delay: str | None = None
     journey: str | None = None
     eta_paused: bool = False
+    legs: list[Leg] = field(default_factory=list)
 
 
 def stage_of(status: str, substatus: str) -> int:
@@ -207,53 +207,6 @@ def eta_window(eta: EtaAnswer, view: PublicParcel) -> EtaWindow:
     )
 
 
-def _route_points(view: PublicParcel, eta: EtaAnswer | None, lang: str) -> tuple[list[MapPoint], ...]:
-    done: list[MapPoint] = []
-    for event in reversed(view.events):
-        if event.lat is not None and event.lon is not None:
-            point = MapPoint(event.lat, event.lon, place_name(event.place_id, lang) or event.location_name)
-        else:
-            point = node_point(event.place_id or "", lang)  # type: ignore[assignment]
-        if point is not None and (not done or (done[-1].lat, done[-1].lon) != (point.lat, point.lon)):
-            done.append(point)
-    nodes = eta.estimate.route if eta is not None else []
-    route = [p for p in (node_point(n, lang) for n in nodes) if p is not None]
-    if view.status == "delivered" or not route:
-        return done, []
-    if not done:
-        return done, route
-    visited = {e.place_id for e in view.events if e.place_id}
-    current = done[-1]
-    nearest = min(
-        range(len(route)), key=lambda i: math.dist((route[i].lat, route[i].lon), (current.lat, current.lon))
-    )
-    passed = max([i for i, n in enumerate(nodes) if n in visited] + [nearest])
-    return done, [current, *route[passed + 1 :]]
-
-
-def route_map(view: PublicParcel, eta: EtaAnswer | None, lang: str) -> Markup | None:
-    """The route map, or None when nothing of the route has a known position."""
-    done, ahead = _route_points(view, eta, lang)
-    if not done and len(ahead) < 2:
-        return None
-    origin = (done or ahead)[0].label or ""
-    now = done[-1].label if done else ""
-    end = ahead[-1].label if len(ahead) > 1 else ""
-    description = _("Route of the parcel from %(origin)s.", origin=origin)
-    if now:
-        description += " " + _("Last seen at %(place)s.", place=now)
-    if end:
-        description += " " + _("Expected to travel on to %(place)s.", place=end)
-    return route_svg(
-        done,
-        ahead,
-        title=_("Map of the parcel's route"),
-        description=description,
-        basemap_url=url_for("pages.basemap"),
-        country_names={code: country_name(code) for code in ("RU", "CN", "KZ", "MN")},
-    )
-
-
 def parcel_page(
     view: PublicParcel,
     eta: EtaAnswer | None,
@@ -267,6 +220,7 @@ def parcel_page(
     paused = waiting_for_payment(view)
     if paused:
         eta = None  # the delivery date waits for the shopper's payment, not for the network
+    done, ahead = route_points(view, eta, lang)
     stage = max(
         [stage_of(e.status, e.substatus) for e in view.events] + [stage_of(view.status, view.substatus)]
     )
@@ -277,7 +231,8 @@ def parcel_page(
         stage=stage,
         entries=collapsed([entry(e, lang) for e in view.events]),
         eta=eta_window(eta, view) if eta else None,
-        route_map=route_map(view, eta, lang),
+        route_map=route_map(done, ahead),
+        legs=route_legs(done, ahead),
         stages=[str(s) for s in STAGES],
         customs=customs_notice(view),
         delay=delay_notice(view, place_of(view.events[0], lang) if view.events else "", now, threshold),
