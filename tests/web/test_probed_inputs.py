@@ -256,3 +256,25 @@ def test_any_as_of_text_is_answered_with_a_named_problem_or_an_eta(client, as_of
     assert resp.status_code in {400, 404, 422}, resp.get_data(as_text=True)[:300]
     if resp.status_code != 404:
         assert resp.get_json()["errors"][0]["field"] == "as_of"
+
+
+# What the suite's own probe found (tests/reliability/test_openapi_probe.py).
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [("updated_since=", "updated_since"), ("status=", "status"), ("status=pending,", "status")],
+)
+def test_a_list_filter_given_empty_is_a_422_naming_it_not_no_filter(client, shop, query, field):
+    problem(client.get(f"{PARCELS}?{query}", headers=shop), 422, field)
+
+
+def test_a_webhook_with_events_null_is_subscribed_to_all_three(client, shop, monkeypatch):
+    monkeypatch.setattr("web.api.merchants.resolve_host", lambda host, port=None: ["93.184.216.34"])
+    body = {"url": "https://shop.example/hooks", "events": None, "description": None}
+    resp = client.post("/api/v1/webhooks", json=body, headers=shop)
+    assert resp.status_code == 201, resp.get_json()
+    assert resp.get_json()["events"] == ["status_changed", "eta_revised", "delayed"]
+    schemas = client.get("/api/openapi.json").get_json()["components"]["schemas"]
+    events = schemas["WebhookIn"]["properties"]["events"]
+    assert {"type": "null"} in events["anyOf"]  # and the document says null is taken

@@ -181,8 +181,8 @@ class WebhookIn(BaseModel):
         description="https (or http) URL on a public address, at most 2,000 characters",
         examples=["https://shop.example/hooks"],
     )
-    events: list[WebhookEvent] = Field(
-        default=["status_changed", "eta_revised", "delayed"], min_length=1, description="all three by default"
+    events: list[WebhookEvent] | None = Field(
+        default=None, min_length=1, description="the events to send; all three when absent or null"
     )
     description: str | None = Field(None, max_length=200)
 

@@ -249,8 +249,9 @@ def parcel_filter() -> ParcelFilter:
     """The listing filters from the query string."""
     args = request.args
     statuses: tuple[str, ...] = ()
-    if args.get("status"):
-        statuses = tuple(s.strip() for s in args["status"].split(",") if s.strip())
+    # A parameter given empty (?status=, ?updated_since=) is refused like any other value it cannot be.
+    if "status" in args:
+        statuses = tuple(s.strip() for s in args["status"].split(","))
         known = {s.value for s in Status}
         for status in statuses:
             if status not in known:
@@ -263,7 +264,7 @@ def parcel_filter() -> ParcelFilter:
         if flag not in {"true", "false", "1", "0"}:
             raise invalid_query("delayed", "must be true or false")
         delayed = flag in {"true", "1"}
-    since = query_moment("updated_since", args["updated_since"]) if args.get("updated_since") else None
+    since = query_moment("updated_since", args["updated_since"]) if "updated_since" in args else None
     return ParcelFilter(statuses, delayed, since)
 
 
