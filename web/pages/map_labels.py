@@ -63,7 +63,7 @@ def _candidates(x: float, y: float, w: float, size: float, k: float) -> list[tup
     """Anchor points around (x, y) for a label ``w`` wide: (x, baseline y, text-anchor)."""
     gap = GAP * k
     out: list[tuple[float, float, str]] = []
-    for far in (1.0, 2.2):
+    for far in (1.0, 2.2, 3.6):
         up, down, side = y - gap * far, y + gap * far + size * 0.8, y + size * 0.35
         out += [
             (x, up, "middle"),
