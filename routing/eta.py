@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ import networkx as nx
 import numpy as np
 
 from routing.errors import NoEstimate, NoRoute, RoutingError
+from routing.factors import Factor, factors
 from routing.holidays_calendar import FloatArray, from_hours, to_hours
 from routing.inference import Candidate, candidates
 from routing.model import LegTimeModel
@@ -49,6 +51,7 @@ class EtaEstimate:
     candidates: tuple[Candidate, ...] = field(default=())
     basis: str = MONTE_CARLO  # ARRIVED, MILESTONE, MONTE_CARLO or FASTEST_PATH; not part of to_dict()
     learned_at: datetime | None = None  # the end of the model's learning window (None: the network prior)
+    factors: tuple[Factor, ...] = ()  # why, largest first (routing.factors); in-flight answers only
 
     @property
     def from_prior(self) -> bool:
@@ -78,6 +81,7 @@ class EtaEstimate:
                 {"service": c.service, "destination": c.destination, "probability": round(c.weight, 4)}
                 for c in self.candidates
             ],
+            "factors": [f.to_dict() for f in self.factors],
         }
 
 
@@ -205,7 +209,17 @@ class EtaEngine:
         learned = self.model.remaining.quantiles(track, as_of) if self.model.remaining else None
         if learned is not None:
             options = candidates(self.router, track, as_of, DEFAULT_ORIGIN)
-            return self._by_milestone(learned, options, visited, track)
+            return self._explained(self._by_milestone(learned, options, visited, track), track, as_of)
+        return self._explained(self._by_route_or_say_why(track, as_of), track, as_of)
+
+    def _explained(self, estimate: EtaEstimate, track: ParcelTrack, as_of: datetime) -> EtaEstimate:
+        """``estimate`` with its factors (``routing.factors``)."""
+        found = factors(self.network, self.model, track, as_of, estimate.p50, estimate.route,
+                        estimate.basis == MILESTONE)
+        return dataclasses.replace(estimate, factors=found)
+
+    def _by_route_or_say_why(self, track: ParcelTrack, as_of: datetime) -> EtaEstimate:
+        """The Monte Carlo answer, or NoEstimate saying why neither way could tell."""
         # The route is read from where the scans really place the parcel (a customs scan named after a
         # city is at that city's exchange office, not in its last mile).
         track = placed_track(self.network, track)

@@ -54,6 +54,7 @@ def test_to_json_is_the_estimate_with_datetimes_then_as_of_and_confidence() -> N
         "model": {"version": "20261101T000000Z-abc", "learned_from": 1234, "learned_at": None},
         "spread_hours": 102.0,
         "candidates": [{"service": "standard_air", "destination": "ru_moscow", "probability": 0.9123}],
+        "factors": [],
         "as_of": "2026-11-15T09:00:00+00:00",
         "confidence": 0.8,
     }

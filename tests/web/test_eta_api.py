@@ -155,6 +155,11 @@ def test_a_fresh_service_answers_a_parcel_at_moscow_customs_from_the_network_pri
     assert p50 > as_of and p90 - p10 >= timedelta(hours=24)
     assert body["model"]["learned_from"] == 0
     assert len({c["destination"] for c in body["candidates"]}) > 1
+    # Why, in words: where it counts from, with what that takes.
+    first = body["factors"][0]
+    assert first["code"] == "from_here" and first["params"]["place"] == "ru_mmpo_sheremetyevo"
+    assert first["text"].startswith("Time to arrival from MMPO Sheremetyevo")
+    assert abs(first["effect_hours"] - (p50 - as_of).total_seconds() / 3600) < 0.1
 
 
 def test_eta_as_of_ignores_later_events(client, make_key):

@@ -53,3 +53,26 @@ def test_a_learned_model_drops_the_network_note(app, client, at_moscow_customs):
     forget_engine()
     html = client.get(f"/track/{NUMBER}?lang=en").get_data(as_text=True)
     assert 'class="eta"' in html and PRIOR_NOTE["en"] not in html
+
+
+FROM_HERE = {"ru": "ММПО Шереметьево (Москва): до доставки около ", "en": "Time to arrival from ",
+             "zh": "到送达约需"}
+
+
+@pytest.mark.parametrize("lang", ["ru", "en", "zh"])
+def test_the_page_names_the_etas_factors_in_the_shoppers_language(client, at_moscow_customs, lang):
+    factors = client.get(f"/api/v1/parcels/{NUMBER}/eta").get_json()["factors"]
+    assert factors[0]["code"] == "from_here" and factors[0]["params"]["place"] == "ru_mmpo_sheremetyevo"
+    html = client.get(f"/track/{NUMBER}?lang={lang}").get_data(as_text=True)
+    notes = [p.split("</p>")[0] for p in html.split('<p class="eta-note">')[1:]]
+    assert len(notes) == 1 + len(factors)  # the network's note, then one line per factor
+    assert FROM_HERE[lang] in notes[1]
+    if lang != "en":
+        assert not any(f["text"] in notes for f in factors)  # worded for the reader, not the API's English
+
+
+def test_the_api_documents_the_factors(client):
+    schemas = client.get("/api/openapi.json").get_json()["components"]["schemas"]
+    factors = schemas["EtaOut"]["properties"]["factors"]
+    assert factors["items"]["$ref"].endswith("/EtaFactorOut")
+    assert set(schemas["EtaFactorOut"]["properties"]) == {"code", "text", "params", "effect_hours"}

@@ -147,6 +147,15 @@ class EventOut(BaseModel):
     carrier: str
 
 
+class EtaFactorOut(BaseModel):
+    """One of the largest reasons of an in-flight ETA (docs/eta.md, "Factors")."""
+
+    code: str = Field(description="from_here, slower_here, faster_here, next_departure or holiday")
+    text: str = Field(description="the factor in English words")
+    params: dict[str, str] = Field(description="place ids and names, a mode, ISO 8601 instants, a holiday")
+    effect_hours: float = Field(description="hours it adds to the likeliest arrival (negative: takes off)")
+
+
 class EtaOut(BaseModel):
     """A delivery-time prediction."""
 
@@ -156,6 +165,9 @@ class EtaOut(BaseModel):
     as_of: datetime
     route: list[str]
     model: dict[str, object]
+    factors: list[EtaFactorOut] = Field(
+        default_factory=list, description="why, largest first: from_here, then up to three (none arrived)"
+    )
 
 
 class ParcelOut(BaseModel):
