@@ -71,10 +71,12 @@ class BacktestRow:
     parcels: int
     mae_hours: float
     coverage: float
-    spread_hours: float
+    spread_hours: float  # the median width of [p10, p90]
     # Parcel checkpoints this predictor could not answer (no route from where the parcel was seen); they
     # are left out of its figures and shown, so a predictor cannot look good by declining hard cases.
     unanswered: int = 0
+    width_hours: float = 0.0  # the mean width of [p10, p90]
+    pinball_hours: float = 0.0  # the mean pinball loss of p10, p50 and p90 (averaged over the three)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,17 +97,19 @@ class BacktestReport:
         return mae["learned"] / min(baselines)
 
     def format(self) -> str:
-        """A plain-text table (MAE of p50 in hours, share of arrivals inside [p10, p90])."""
+        """A plain-text table: MAE of p50, share of arrivals inside [p10, p90], the window's median and
+        mean width and the mean pinball loss of p10/p50/p90 (hours), parcels not answered."""
         lines = [
             f"train parcels: {self.train_parcels}, test parcels: {self.test_parcels}, "
             f"models learned: {self.models}",
             f"{'predictor':<16} {'checkpoint':<13} {'n':>6} {'MAE p50 h':>10} "
-            f"{'in p10–p90':>11} {'spread h':>9} {'no answer':>9}",
+            f"{'in p10–p90':>11} {'spread h':>9} {'no answer':>9} {'width h':>8} {'pinball h':>9}",
         ]
         for r in self.rows:
             lines.append(
                 f"{r.predictor:<16} {r.checkpoint:<13} {r.parcels:>6} {r.mae_hours:>10.1f} "
-                f"{r.coverage:>10.0%} {r.spread_hours:>9.1f} {r.unanswered:>9}"
+                f"{r.coverage:>10.0%} {r.spread_hours:>9.1f} {r.unanswered:>9} {r.width_hours:>8.1f} "
+                f"{r.pinball_hours:>9.1f}"
             )
         ratios = [(c, self.ratio(c)) for c in dict.fromkeys(r.checkpoint for r in self.rows)]
         shown = ", ".join(f"{c} {v:.2f}" for c, v in ratios if v is not None)
@@ -127,17 +131,41 @@ def checkpoint_time(track: ParcelTrack, checkpoint: str, delivered_at: datetime)
     return aware(found.at) if found else None
 
 
+def pinball_hours(guess: Quantiles, truth: datetime) -> float:
+    """The pinball (quantile) loss of p10, p50 and p90 against the arrival, averaged over the three."""
+    loss = 0.0
+    for q, moment in ((0.1, guess.p10), (0.5, guess.p50), (0.9, guess.p90)):
+        miss = (truth - moment).total_seconds() / 3600  # positive: arrived after the quantile
+        loss += max(q * miss, (q - 1) * miss)
+    return loss / 3
+
+
+@dataclass(slots=True)
+class _Scores:
+    """One predictor's scores at one checkpoint (or pooled)."""
+
+    errors: list[float]
+    inside: list[bool]
+    spreads: list[float]
+    pinball: list[float]
+    unanswered: int = 0
+
+    def row(self, name: str, checkpoint: str) -> BacktestRow:
+        return BacktestRow(name, checkpoint, len(self.errors), float(np.mean(self.errors)),
+                           float(np.mean(self.inside)), float(np.median(self.spreads)), self.unanswered,
+                           float(np.mean(self.spreads)), float(np.mean(self.pinball)))
+
+
 def score(
     parcels: Sequence[HeldOut], predictors: Mapping[str, Predictor], checkpoints: Sequence[str] = CHECKPOINTS
 ) -> list[BacktestRow]:
     """Predict each held-out parcel at each checkpoint with each predictor and score the p50 and interval;
     with several checkpoints, a row ``all`` per predictor pools them."""
     rows = []
-    pooled: dict[str, list[tuple[list[float], list[bool], list[float], int]]] = defaultdict(list)
+    pooled: dict[str, list[_Scores]] = defaultdict(list)
     for name, predict in predictors.items():
         for checkpoint in checkpoints:
-            errors, inside, spreads = [], [], []
-            unanswered = 0
+            scores = _Scores([], [], [], [])
             for parcel in parcels:
                 truth = aware(parcel.delivered_at)
                 as_of = checkpoint_time(parcel.track, checkpoint, truth)
@@ -146,22 +174,21 @@ def score(
                 try:
                     guess = predict(parcel.track, as_of)
                 except RoutingError:
-                    unanswered += 1
+                    scores.unanswered += 1
                     continue
-                errors.append(abs((guess.p50 - truth).total_seconds()) / 3600)
-                inside.append(guess.p10 <= truth <= guess.p90)
-                spreads.append((guess.p90 - guess.p10).total_seconds() / 3600)
-            if errors:
-                rows.append(BacktestRow(name, checkpoint, len(errors), float(np.mean(errors)),
-                                        float(np.mean(inside)), float(np.median(spreads)), unanswered))
-                pooled[name].append((errors, inside, spreads, unanswered))
+                scores.errors.append(abs((guess.p50 - truth).total_seconds()) / 3600)
+                scores.inside.append(guess.p10 <= truth <= guess.p90)
+                scores.spreads.append((guess.p90 - guess.p10).total_seconds() / 3600)
+                scores.pinball.append(pinball_hours(guess, truth))
+            if scores.errors:
+                rows.append(scores.row(name, checkpoint))
+                pooled[name].append(scores)
     if len(checkpoints) > 1:
         for name, parts in pooled.items():
-            errors = [e for part in parts for e in part[0]]
-            inside = [i for part in parts for i in part[1]]
-            spreads = [x for part in parts for x in part[2]]
-            rows.append(BacktestRow(name, "all", len(errors), float(np.mean(errors)), float(np.mean(inside)),
-                                    float(np.median(spreads)), sum(part[3] for part in parts)))
+            every = _Scores([e for p in parts for e in p.errors], [i for p in parts for i in p.inside],
+                            [x for p in parts for x in p.spreads], [x for p in parts for x in p.pinball],
+                            sum(p.unanswered for p in parts))
+            rows.append(every.row(name, "all"))
     return rows
 
 

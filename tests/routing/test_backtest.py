@@ -50,7 +50,9 @@ def test_score_reports_mae_of_p50_and_interval_coverage() -> None:
         return Flat(as_of + timedelta(hours=90), as_of + timedelta(hours=120), as_of + timedelta(hours=150))
 
     (row,) = score(parcels, {"fixed": predict}, ["first_scan"])
-    assert row == BacktestRow("fixed", "first_scan", 2, 30.0, 0.5, 60.0)
+    # Pinball loss of p10/p50/p90: (1 + 10 + 5) / 3 h for the arrival at 100 h, (7 + 20 + 9) / 3 h at 160 h.
+    pinball = ((1 + 10 + 5) / 3 + (7 + 20 + 9) / 3) / 2
+    assert row == BacktestRow("fixed", "first_scan", 2, 30.0, 0.5, 60.0, 0, 60.0, pinball)
 
 
 def test_a_predictor_that_cannot_answer_is_counted_not_scored() -> None:
