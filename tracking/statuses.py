@@ -73,6 +73,15 @@ PROGRESS: dict[Status, int] = {
 
 TERMINAL: frozenset[Status] = frozenset({Status.DELIVERED, Status.EXPIRED})
 
+# States in which the parcel waits for its recipient to act (pay the import duties): its delivery date is
+# theirs to set, so no ETA is told while a parcel is in one of them.
+AWAITING_RECIPIENT: frozenset[tuple[str, str]] = frozenset({(Status.EXCEPTION.value, "customs_duty_due")})
+
+
+def awaits_recipient(status: str, substatus: str) -> bool:
+    """True when a parcel in this state waits for its recipient to act (AWAITING_RECIPIENT)."""
+    return (status, substatus) in AWAITING_RECIPIENT
+
 
 class UnknownStatus(ValueError):
     """A status or substatus outside the canonical taxonomy."""

@@ -128,6 +128,8 @@ def test_the_api_names_the_new_states(client, russian_post):
     russian_post(*ARRIVED, REFUSED_UNPAID)
     body = client.get(f"/api/v1/parcels/{NUMBER}").get_json()
     assert (body["status"], body["substatus"]) == ("exception", "customs_duty_due")
+    assert body["eta"] is None  # the delivery date waits for the shopper's payment
     russian_post(*PAID)
-    events = client.get(f"/api/v1/parcels/{NUMBER}").get_json()["events"]
-    assert [e["substatus"] for e in events[:2]] == ["customs_cleared", "customs_duty_paid"]
+    body = client.get(f"/api/v1/parcels/{NUMBER}").get_json()
+    assert [e["substatus"] for e in body["events"][:2]] == ["customs_cleared", "customs_duty_paid"]
+    assert body["eta"] is not None and body["eta"]["p10"] <= body["eta"]["p90"]  # told again once paid

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from routing.eta import EtaAnswer, EtaEngine
 from routing.tracks import ParcelTrack, TrackScan
 from tracking.queries import PublicParcel, find_parcel_id
+from tracking.statuses import awaits_recipient
 from web.eta.cache import lookup_cache
 from web.eta.engine import current_engine, engine_as_of, estimate, log_told, log_untold
 
@@ -59,8 +60,11 @@ def parcel_eta(session: Session, view: PublicParcel, as_of: datetime | None = No
     It reads nothing more from the database: the view already holds the parcel's events (the lookup's
     hot path, used by the API and the tracking page). Without ``as_of`` (a lookup now) the answer may come
     from the lookup cache: the one worked out at its ``as_of`` for the same scans and model, at most
-    ``ETA_CACHE_SECONDS`` ago. With ``as_of`` it is always worked out.
+    ``ETA_CACHE_SECONDS`` ago. With ``as_of`` it is always worked out. A parcel that waits for its
+    recipient (duties to pay: tracking.statuses.AWAITING_RECIPIENT) has no ETA now: the date is theirs.
     """
+    if as_of is None and awaits_recipient(view.status, view.substatus):
+        return None
     if as_of is not None:  # the newest model learned by then (web.eta.engine.engine_as_of)
         return _compute(engine_as_of(session, as_of), view, view_track(view, as_of), as_of)
     engine = current_engine(session)

@@ -17,6 +17,7 @@ from pathlib import Path
 from flask_babel import gettext as _
 
 from tracking.queries import PublicEvent, PublicParcel
+from tracking.statuses import awaits_recipient
 
 DUTY_DUE = "customs_duty_due"
 SETTLED = frozenset({"customs_duty_paid", "customs_cleared", "returning", "returned"})
@@ -75,7 +76,7 @@ def unpaid_duty(view: PublicParcel) -> PublicEvent | None:
 
 def waiting_for_payment(view: PublicParcel) -> bool:
     """True while the parcel itself is held until the shopper pays: its delivery date is theirs to set."""
-    return view.status == "exception" and view.substatus == DUTY_DUE
+    return awaits_recipient(view.status, view.substatus)
 
 
 def customs_notice(view: PublicParcel) -> CustomsNotice | None:
