@@ -16,6 +16,7 @@ from routing.errors import NoEstimate, NoRoute, RoutingError
 from routing.factors import Factor, factors
 from routing.holidays_calendar import FloatArray, from_hours, to_hours
 from routing.inference import Candidate, candidates
+from routing.milestone_pauses import pauses_ahead, through_pauses
 from routing.model import LegTimeModel
 from routing.network import Network, load_network
 from routing.plans import Plan, build_plan
@@ -206,11 +207,24 @@ class EtaEngine:
             at = aware(arrived[0].at)
             return EtaEstimate(at, at, at, visited, track.service or "unknown", self.model.version,
                                self.model.observations, basis=ARRIVED, learned_at=self.model.trained_at)
-        learned = self.model.remaining.quantiles(track, as_of) if self.model.remaining else None
+        learned = self._milestone_quantiles(track, scans, as_of)
         if learned is not None:
             options = candidates(self.router, track, as_of, DEFAULT_ORIGIN)
             return self._explained(self._by_milestone(learned, options, visited, track), track, as_of)
         return self._explained(self._by_route_or_say_why(track, as_of), track, as_of)
+
+    def _milestone_quantiles(
+        self, track: ParcelTrack, scans: Sequence[Any], as_of: datetime
+    ) -> list[datetime] | None:
+        """The milestone model's arrival quantiles, through the holiday pauses ahead that its history
+        did not hold (``routing.milestone_pauses``); None when it has no curve for the parcel."""
+        remaining = self.model.remaining
+        found = remaining.quantiles(track, as_of) if remaining else None
+        if found is None or remaining is None or not scans:
+            return found
+        half_life = remaining.settings.get("half_life_days", 30.0)
+        calendar = pauses_ahead(scans[-1].country, remaining.trained_at, half_life)
+        return through_pauses(found, as_of, calendar) if calendar is not None else found
 
     def _explained(self, estimate: EtaEstimate, track: ParcelTrack, as_of: datetime) -> EtaEstimate:
         """``estimate`` with its factors (``routing.factors``)."""
