@@ -4,9 +4,12 @@ steps of sending it (claim, record) that the scheduler's ``notifications`` job c
 Not every scan is worth a mail. A parcel's status and substatus map to a *situation* (``situation``):
 arrived in Russia, held at customs (or duty to pay), out for delivery, ready to collect, delivered,
 returning to sender; being stalled (tracking/stalled.py) is the delay. A subscription gets a mail when
-its parcel enters a situation other than the one it was last in; arriving, delivery and the return are
-mailed at most once. Mails wait a short window (``COALESCE``) before they are due, and a change inside
-the window updates the waiting mail instead of queueing another, so a burst of scans makes one mail.
+its parcel's status change enters a situation other than the one it was in (the same situation again,
+or scans that change nothing, are no mail; held, released and held again are two); arriving, delivery
+and the return are mailed at most once (``sent_kinds``). Mails wait a short window (``COALESCE``)
+before they are due, and a change inside the window updates the waiting mail instead of queueing
+another, so a burst of scans makes one mail. Only parcels entering a situation are looked up, so the
+ingestion of scans that are worth no mail costs no query at all.
 
 Every function over a Session only flushes. Sending: ``claim_batch`` leases due mails (committed before
 anything is sent), ``record_sent`` / ``record_failure`` after the SMTP server answered; failures are
@@ -45,8 +48,8 @@ MAX_RETRY = timedelta(minutes=30)
 GIVE_UP_AFTER = timedelta(days=3)
 CHUNK = 1000
 
-ParcelState = tuple[int, str, str]
-"""A parcel whose status changed: its id, new status and substatus."""
+StatusMove = tuple[int, str, str, str, str]
+"""A parcel whose status changed: its id, old status and substatus, new status and substatus."""
 
 
 def situation(status: str, substatus: str | None) -> str | None:
@@ -150,12 +153,12 @@ def _queue(
 
 
 def _live_subscriptions(session: Session, parcel_ids: list[int]) -> list[Any]:
-    """The confirmed, live subscriptions of the parcels: id, parcel, situation, kinds sent."""
+    """The confirmed, live subscriptions of the parcels: id, parcel, kinds already queued."""
     s = models.MailSubscription
     found: list[Any] = []
     for start in range(0, len(parcel_ids), CHUNK):
         found += session.execute(
-            select(s.id, s.parcel_id, s.situation, s.sent_kinds).where(
+            select(s.id, s.parcel_id, s.sent_kinds).where(
                 s.parcel_id.in_(parcel_ids[start : start + CHUNK]),
                 s.confirmed_at.is_not(None),
                 s.unsubscribed_at.is_(None),
@@ -165,28 +168,29 @@ def _live_subscriptions(session: Session, parcel_ids: list[int]) -> list[Any]:
 
 
 def enqueue_changes(
-    session: Session, changes: Iterable[ParcelState], now: datetime, window: timedelta = COALESCE
+    session: Session, changes: Iterable[StatusMove], now: datetime, window: timedelta = COALESCE
 ) -> int:
-    """Queue a mail for each confirmed subscription whose parcel entered a new mail-worthy situation
-    (the ingestion's unit of work: one query when none of the parcels has a subscription); flushes."""
-    state = {parcel_id: (status, substatus) for parcel_id, status, substatus in changes}
-    if not state:
+    """Queue a mail for each confirmed subscription of the parcels that entered a mail-worthy situation
+    (in the ingestion's unit of work; no query at all when no parcel of the batch did); flushes."""
+    entered: dict[int, tuple[str, str, str]] = {}
+    for parcel_id, old_status, old_sub, status, substatus in changes:
+        kind = situation(status, substatus)
+        if kind is not None and kind != situation(old_status, old_sub):
+            entered[parcel_id] = (kind, status, substatus)
+    if not entered:
         return 0
     mails: dict[int, tuple[str, dict[str, Any]]] = {}
-    moved: list[dict[str, Any]] = []
-    for sub_id, parcel_id, was, sent in _live_subscriptions(session, sorted(state)):
-        status, substatus = state[parcel_id]
-        now_in = situation(status, substatus)
-        if now_in == was:
-            continue
+    once: list[dict[str, Any]] = []
+    for sub_id, parcel_id, sent in _live_subscriptions(session, sorted(entered)):
+        kind, status, substatus = entered[parcel_id]
         kinds = [k for k in sent.split(",") if k]
-        row: dict[str, Any] = {"id": sub_id, "situation": now_in}
-        if now_in is not None and not (now_in in ONCE and now_in in kinds):
-            mails[sub_id] = (now_in, {"status": status, "substatus": substatus})
-            row["sent_kinds"] = ",".join(sorted({*kinds, now_in}))
-        moved.append(row)
-    if moved:
-        session.execute(update(models.MailSubscription), moved)
+        if kind in ONCE:
+            if kind in kinds:
+                continue
+            once.append({"id": sub_id, "sent_kinds": ",".join(sorted({*kinds, kind}))})
+        mails[sub_id] = (kind, {"status": status, "substatus": substatus})
+    if once:
+        session.execute(update(models.MailSubscription), once)
     return _queue(session, mails, now, window) if mails else 0
 
 
@@ -197,7 +201,7 @@ def enqueue_delays(
     what to say of each, JSON-ready); flushes."""
     mails = {
         sub_id: ("delayed", delays[parcel_id])
-        for sub_id, parcel_id, _, _ in _live_subscriptions(session, sorted(delays))
+        for sub_id, parcel_id, _ in _live_subscriptions(session, sorted(delays))
     }
     return _queue(session, mails, now, window) if mails else 0
 

@@ -356,8 +356,8 @@ class MailSubscription(Base):
 
     The address is kept for the notifications only: it is blanked on unsubscribe and the row deleted once
     the parcel's tracking has ended plus the retention period. ``token`` is the capability of the
-    confirmation and unsubscribe links. ``situation`` is the parcel's last mail-worthy situation seen for
-    this subscription and ``sent_kinds`` the kinds already queued, so each is mailed once per change.
+    confirmation and unsubscribe links. ``sent_kinds`` are the kinds mailed at most once that were
+    queued already (arrival, delivery, the return).
     """
 
     __tablename__ = "mail_subscriptions"
@@ -367,7 +367,6 @@ class MailSubscription(Base):
     email: Mapped[str | None] = mapped_column(String(320))
     language: Mapped[str] = mapped_column(String(5))
     token: Mapped[str] = mapped_column(String(64), unique=True)
-    situation: Mapped[str | None] = mapped_column(String(40))
     sent_kinds: Mapped[str] = mapped_column(String(200), default="")
     confirmed_at: Mapped[datetime | None]
     unsubscribed_at: Mapped[datetime | None]

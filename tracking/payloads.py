@@ -109,7 +109,12 @@ def store_payload(
     count_unmapped(session, carrier.id, parsed.unmapped)
     enqueue_status_changes(session, report.changes)
     enqueue_changes(
-        session, [(c.parcel_id, c.new.status.value, c.new.substatus) for c in report.changes], utcnow()
+        session,
+        [
+            (c.parcel_id, c.old.status.value, c.old.substatus, c.new.status.value, c.new.substatus)
+            for c in report.changes
+        ],
+        utcnow(),
     )
     session.flush()
     notices = sorted(parsed.notices, key=lambda n: n.index)

@@ -20,7 +20,7 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from tracking import models
-from tracking.mail_outbox import enqueue_mail, situation
+from tracking.mail_outbox import enqueue_mail
 from tracking.types import utcnow
 
 LANGUAGES = ("ru", "en", "zh")
@@ -111,16 +111,13 @@ def by_token(session: Session, token: str) -> models.MailSubscription | None:
 def confirm(session: Session, token: str, now: datetime | None = None) -> models.MailSubscription | None:
     """Confirm the subscription of a link (again is harmless); None for an unknown or ended one.
 
-    Its situation starts from the parcel's present one, so only what happens next is mailed.
+    Only what happens from then on is mailed.
     """
     row = by_token(session, token)
     if row is None:
         return None
     if row.confirmed_at is None:
         row.confirmed_at = now or utcnow()
-        parcel = session.get(models.Parcel, row.parcel_id)
-        if parcel is not None:
-            row.situation = situation(parcel.status, parcel.substatus)
         session.flush()
     return row
 

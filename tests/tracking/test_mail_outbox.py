@@ -62,9 +62,11 @@ def confirmed(session: Session, number: str = NUMBER, address: str = "shopper@ex
 
 def ingest(session: Session, *events: ScanEvent, now_hours: float) -> None:
     report = store(session, *events)
-    enqueue_changes(
-        session, [(c.parcel_id, c.new.status.value, c.new.substatus) for c in report.changes], at(now_hours)
-    )
+    moves = [
+        (c.parcel_id, c.old.status.value, c.old.substatus, c.new.status.value, c.new.substatus)
+        for c in report.changes
+    ]
+    enqueue_changes(session, moves, at(now_hours))
 
 
 def pending(session: Session) -> list[models.MailMessage]:

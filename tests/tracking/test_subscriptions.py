@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from tests.tracking.helpers import at, parcel_of, scan, store
 from tracking import models
+from tracking.mail_outbox import enqueue_changes
 from tracking.statuses import Status
 from tracking.subscriptions import (
     Subscriber,
@@ -74,16 +75,26 @@ def test_a_confirmed_subscription_gets_no_new_confirmation(session: Session) -> 
     store(session, scan(NUMBER, 0))
     row = subscribe(session, parcel_of(session, NUMBER).id, check_subscriber(ADDRESS, "en"), at(1))
     assert confirm(session, row.token, at(2)) is row
-    assert row.confirmed_at == at(2) and row.situation is None
+    assert row.confirmed_at == at(2)
     subscribe(session, row.parcel_id, check_subscriber(ADDRESS, "en"), at(3))
     assert len(mails(session, "confirm")) == 1
 
 
-def test_confirming_takes_the_parcels_present_situation(session: Session) -> None:
+def test_after_confirming_only_what_happens_next_is_mailed(session: Session) -> None:
     store(session, scan(NUMBER, 0, Status.AVAILABLE_FOR_PICKUP, "post_office"))
     row = subscribe(session, parcel_of(session, NUMBER).id, check_subscriber(ADDRESS, "ru"), at(1))
     confirm(session, row.token, at(2))
-    assert row.situation == "ready_to_collect"
+    report = store(session, scan(NUMBER, 3, Status.AVAILABLE_FOR_PICKUP, "parcel_locker"))
+    moves = [
+        (c.parcel_id, c.old.status, c.old.substatus, c.new.status, c.new.substatus) for c in report.changes
+    ]
+    assert enqueue_changes(session, moves, at(3)) == 0  # still ready to collect: nothing new to say
+    report = store(session, scan(NUMBER, 4, Status.DELIVERED, "pickup_point"))
+    moves = [
+        (c.parcel_id, c.old.status, c.old.substatus, c.new.status, c.new.substatus) for c in report.changes
+    ]
+    assert enqueue_changes(session, moves, at(4)) == 1
+    assert [m.kind for m in mails(session)] == ["confirm", "delivered"]
 
 
 def test_unknown_tokens_confirm_and_unsubscribe_nothing(session: Session) -> None:

@@ -32,7 +32,6 @@ def upgrade() -> None:
         sa.Column("email", sa.String(length=320), nullable=True),
         sa.Column("language", sa.String(length=5), nullable=False),
         sa.Column("token", sa.String(length=64), nullable=False),
-        sa.Column("situation", sa.String(length=40), nullable=True),
         sa.Column("sent_kinds", sa.String(length=200), nullable=False),
         sa.Column("confirmed_at", Moment, nullable=True),
         sa.Column("unsubscribed_at", Moment, nullable=True),
