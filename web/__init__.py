@@ -26,7 +26,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         hops = int(app.config["PROXY_HOPS"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     # The rooms are imported here, not at the top: importing the package must not build the app.
-    from web import db, errors, logs, metrics, openapi
+    from web import db, errors, logs, metrics, openapi, tracing
     from web.access import auth, key_limits, limit_headers, public_limits, request_target
     from web.api import apidoc, carriers, eta, health, merchants, operators, public, subscriptions
     from web.cli import register_commands
@@ -35,6 +35,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     logs.configure(app.config.get("LOG_LEVEL", "INFO"), json_logs=app.config.get("JSON_LOGS", True))
     db.init_app(app)
+    # only when OTEL_* asks; before auth and logs, so that a request's span holds its key's last use and
+    # exists when its request id (the trace id) is chosen
+    tracing.init_app(app)
     auth.init_app(app)  # records keys' last use at teardown
     errors.register(app)
     request_target.init_app(app)  # 414 for over-long paths and queries, before any other work

@@ -40,6 +40,8 @@ class Database:
         self._factory: sessionmaker[Session] | None = None
         self._pid: int | None = None
         self._lock = threading.Lock()
+        # called with each engine made (web/tracing.py traces its statements)
+        self.on_engine: list[Callable[[Engine], None]] = []
 
     @property
     def engine(self) -> Engine:
@@ -50,6 +52,8 @@ class Database:
                     if self._engine is not None:
                         self._engine.dispose(close=False)
                     self._engine = make_engine(self.url, **self.engine_options)
+                    for hook in self.on_engine:
+                        hook(self._engine)
                     self._factory = make_session_factory(self._engine)
                     self._pid = os.getpid()
         return self._engine

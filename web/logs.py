@@ -10,6 +10,8 @@ from typing import Any
 import orjson
 from flask import Flask, Response, g, has_request_context, request
 
+from web import tracing
+
 
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message, request id and extra fields."""
@@ -59,13 +61,15 @@ def configure(level: str = "INFO", json_logs: bool = True) -> None:
 
 
 def init_app(app: Flask) -> None:
-    """Give each request an id (from X-Request-ID when sane) and log one line per request."""
+    """Give each request an id (its trace id when traced, else X-Request-ID when sane, else a new one)
+    and log one line per request."""
     log = logging.getLogger("silkway.access")
 
     @app.before_request
     def _request_id() -> None:
         incoming = request.headers.get("X-Request-ID", "")
-        g.request_id = incoming if 8 <= len(incoming) <= 64 and incoming.isascii() else uuid.uuid4().hex
+        sane = incoming if 8 <= len(incoming) <= 64 and incoming.isascii() else None
+        g.request_id = tracing.current_trace_id() or sane or uuid.uuid4().hex
         g.log_started = time.perf_counter()
 
     @app.after_request

@@ -24,8 +24,9 @@ USED_KEY = "silkway_key_used"  # on g: the id of a key whose use is to be record
 
 
 def init_app(app: Flask) -> None:
-    """Record keys' last use when a request's context ends."""
-    app.teardown_appcontext(record_key_use)
+    """Record keys' last use when a request ends (in its trace, when traced: web/tracing.py's teardown,
+    registered before this one, runs after it)."""
+    app.teardown_request(record_key_use)
 
 
 def record_key_use(_exc: BaseException | None = None) -> None:
