@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from tracking import models
 from tracking.mail_outbox import enqueue_delays
+from tracking.statuses import awaits_recipient
 from tracking.webhooks import enqueue, parcel_snapshots, subscribed_parcels
 
 Threshold = Callable[[str | None, str, str], timedelta]
@@ -80,7 +81,8 @@ def flag_stalled(session: Session, now: datetime, threshold: Threshold = default
             key = (place, status, substatus)
             if key not in limits:
                 limits[key] = threshold(place, status, substatus)
-            late = now - since > limits[key]
+            # A parcel waiting for its recipient to pay duties is not late: it waits for them.
+            late = now - since > limits[key] and not awaits_recipient(status, substatus)
             if late and stalled_at is None:
                 flagged[parcel_id] = {"since": since, "threshold": limits[key], "place": place}
             elif not late and stalled_at is not None:

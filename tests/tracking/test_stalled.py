@@ -54,6 +54,24 @@ def test_a_delivered_parcel_is_never_stalled(session: Session) -> None:
     assert flag_stalled(session, at(100 * DAY)) == []
 
 
+def test_a_parcel_waiting_for_its_recipient_to_pay_duties_is_not_stalled(session: Session) -> None:
+    store(
+        session,
+        scan("RX747628194CN", 0, Status.EXCEPTION, "customs_duty_due", MOSCOW),
+        scan("LX299455986CN", 0, Status.EXCEPTION, "customs_held", MOSCOW),
+    )
+    assert flag_stalled(session, at(40 * DAY)) == [parcel_of(session, "LX299455986CN").id]
+    assert parcel_of(session, "RX747628194CN").stalled_at is None
+
+
+def test_a_stalled_parcel_that_comes_to_owe_duties_is_unflagged(session: Session) -> None:
+    store(session, scan("RX747628194CN", 0))
+    assert flag_stalled(session, at(8 * DAY)) == [parcel_of(session, "RX747628194CN").id]
+    store(session, scan("RX747628194CN", 1 * DAY, Status.EXCEPTION, "customs_duty_due", MOSCOW))
+    assert flag_stalled(session, at(30 * DAY)) == []
+    assert parcel_of(session, "RX747628194CN").stalled_at is None  # it waits for the shopper now
+
+
 def test_a_parcel_that_moves_again_is_unflagged(session: Session) -> None:
     store(session, scan("RX747628194CN", 0))
     flag_stalled(session, at(8 * DAY))
