@@ -33,10 +33,10 @@ import re
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-import orjson
+from tests.support.json_server import Bucket, StateServer, read_body, send_json, start, stop
 
 PREFIX = "/track/v2.2/"
 NUMBER = re.compile(r"^[A-Za-z0-9]{5,50}$")
@@ -93,15 +93,11 @@ class Track17State:
     key: str
     quota_total: int = 100
     quota_used: int = 0
-    rate_per_second: float = 3.0
-    burst: float = 3.0
     numbers: dict[str, Tracked] = field(default_factory=dict)
     seen: list[Call] = field(default_factory=list)
-    too_fast: int = 0  # requests answered 429 for going past the rate
     knobs: dict[str, int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
-    tokens: float = 3.0
-    stamp: float = field(default_factory=time.monotonic)
+    bucket: Bucket = field(default_factory=lambda: Bucket(3.0, 3.0))
 
     def calls(self, endpoint: str) -> list[Call]:
         """The requests to one endpoint that got past authentication and the rate limit."""
@@ -120,15 +116,10 @@ class Track17State:
             return True
         return False
 
-    def admit(self) -> bool:
-        """Take a token of the key's bucket (call with the lock held); False means 429."""
-        now = time.monotonic()
-        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate_per_second)
-        self.stamp = now
-        if self.tokens < 1.0:
-            return False
-        self.tokens -= 1.0
-        return True
+    @property
+    def too_fast(self) -> int:
+        """Requests answered 429 for going past the rate."""
+        return self.bucket.refused
 
 
 def _error(code: int, *args: object) -> dict[str, Any]:
@@ -211,7 +202,6 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         state = self.server.state
-        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         endpoint = self.path[len(PREFIX) :] if self.path.startswith(PREFIX) else ""
         if endpoint not in ("register", "changecarrier", "stoptrack", "getquota"):
             self._send(404, {"code": 404, "message": "Incorrect request URL."})
@@ -224,17 +214,13 @@ class _Handler(BaseHTTPRequestHandler):
             if state.take("rate_limit"):
                 self._send(429, {"code": 429, "message": "Too many requests"}, {"Retry-After": "1"})
                 return
-            if not state.admit():
-                state.too_fast += 1
+            if not state.bucket.admit():
                 self._send(429, {"code": 429, "message": "Request frequency exceeds the allowed limit."})
                 return
             if state.take("fail"):
                 self._send(500, {"code": 500, "message": "Server error."})
                 return
-            try:
-                body = orjson.loads(raw) if raw else None
-            except orjson.JSONDecodeError:
-                body = None
+            body = read_body(self)
             state.seen.append(Call(endpoint, token, body, time.monotonic()))
             self._send(200, self._answer(_Account(state), endpoint, body))
 
@@ -255,39 +241,26 @@ class _Handler(BaseHTTPRequestHandler):
         }
 
     def _send(self, status: int, doc: dict[str, Any], headers: dict[str, str] | None = None) -> None:
-        body = orjson.dumps(doc)
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(body)
+        send_json(self, status, doc, headers)
 
     def log_message(self, format: str, *args: Any) -> None:
         return
 
 
-class FakeTrack17Server(ThreadingHTTPServer):
+class FakeTrack17Server(StateServer):
     """The HTTP server; ``state`` is the account."""
 
-    daemon_threads = True
-
-    def __init__(self, port: int, state: Track17State) -> None:
-        super().__init__(("127.0.0.1", port), _Handler)
-        self.state = state
+    state: Track17State
 
 
 def start_fake_track17(
     key: str = "test-17token", port: int = 0, **account: Any
 ) -> tuple[FakeTrack17Server, str]:
     """Serve a 17TRACK account on 127.0.0.1 in a background thread; the server and its API base URL."""
-    server = FakeTrack17Server(port, Track17State(key, **account))
-    threading.Thread(target=server.serve_forever, name="fake-17track", daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}{PREFIX.rstrip('/')}"
+    server = FakeTrack17Server(port, _Handler, Track17State(key, **account))
+    return server, start(server, "fake-17track", PREFIX.rstrip("/"))
 
 
 def stop_fake_track17(server: FakeTrack17Server) -> None:
     """Stop serving and close the listening socket."""
-    server.shutdown()
-    server.server_close()
+    stop(server)

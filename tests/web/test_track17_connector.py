@@ -140,8 +140,10 @@ def test_the_17track_door_takes_a_signed_webhook_without_a_key_and_refuses_a_bad
     assert len(own(client, shop, ALIEXPRESS)["events"]) == 5
 
 
-def rejections(client: FlaskClient, operator: dict[str, str]) -> list[dict[str, Any]]:
-    resp = client.get("/api/v1/operators/connector-rejections?connector=track17", headers=operator)
+def rejections(
+    client: FlaskClient, operator: dict[str, str], connector: str = "track17"
+) -> list[dict[str, Any]]:
+    resp = client.get(f"/api/v1/operators/connector-rejections?connector={connector}", headers=operator)
     assert resp.status_code == 200, resp.get_json()
     found: list[dict[str, Any]] = resp.get_json()["rejections"]
     return found

@@ -5,11 +5,13 @@ check runs over the raw request bytes before anything parses them, compares with
 ``hmac.compare_digest``, refuses a timestamp more than SIGNATURE_TOLERANCE_SECONDS away from our clock
 (replays), accepts several ``v1`` values (a carrier signing with an old and a new secret while it
 rotates) and fails closed: a carrier with a secret and a request without a good signature gets 401.
-Carriers of format ``track17`` are checked with 17TRACK's own ``sign`` header instead.
+Carriers of format ``track17`` are checked with 17TRACK's own ``sign`` header instead, and those of
+format ``aftership`` with AfterShip's ``aftership-hmac-sha256`` when they send it.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import secrets as random_secrets
@@ -26,6 +28,7 @@ from web.errors import Problem
 
 SIGNATURE_HEADER = "Silkway-Signature"
 TRACK17_HEADER = "sign"
+AFTERSHIP_HEADER = "aftership-hmac-sha256"
 SCHEME = "v1"
 
 
@@ -118,6 +121,10 @@ def check_push_signature(carrier: models.Carrier, raw: bytes) -> None:
     if carrier.format == "track17":
         _check_track17(raw, keys)
         return
+    aftership = request.headers.get(AFTERSHIP_HEADER) if carrier.format == "aftership" else None
+    if aftership:  # AfterShip's own scheme; Silkway-Signature stays accepted for aftership carriers
+        _check_aftership(raw, aftership, keys)
+        return
     try:
         verify(
             raw,
@@ -130,17 +137,36 @@ def check_push_signature(carrier: models.Carrier, raw: bytes) -> None:
         raise _unauthorized(exc.title, exc.detail, SIGNATURE_HEADER) from None
 
 
+SERVICE_HEADERS = {"track17": TRACK17_HEADER, "aftership": AFTERSHIP_HEADER}
+
+
 def sign_stands_for_key(carrier: models.Carrier) -> bool:
-    """True when a push of ``carrier`` authenticates by 17TRACK's ``sign`` header alone: 17TRACK posts its
-    webhooks to a URL set in its dashboard and cannot send a Bearer key, so a ``track17`` carrier with a
-    secret (its API key) takes a request without ``Authorization`` but with ``sign``, which
-    check_push_signature then verifies (401 when it does not match)."""
+    """True when a push of ``carrier`` authenticates by its service's own signature alone: 17TRACK and
+    AfterShip post their webhooks to a URL set in their dashboards and cannot send a Bearer key, so a
+    ``track17`` carrier with a secret (its API key) takes a request without ``Authorization`` but with
+    ``sign``, an ``aftership`` carrier with a secret (its webhook secret) one with
+    ``aftership-hmac-sha256``; check_push_signature then verifies it (401 when it does not match)."""
+    header = SERVICE_HEADERS.get(carrier.format)
     return (
-        carrier.format == "track17"
+        header is not None
         and not request.headers.get("Authorization")
-        and bool(request.headers.get(TRACK17_HEADER))
+        and bool(request.headers.get(header))
         and bool(active_secrets(carrier))
     )
+
+
+def aftership_signature(secret: str, body: bytes) -> str:
+    """AfterShip's webhook signature: base64 HMAC-SHA256 of the raw body, keyed with the webhook secret."""
+    return base64.b64encode(hmac.new(secret.encode("utf-8"), body, hashlib.sha256).digest()).decode("ascii")
+
+
+def _check_aftership(raw: bytes, header: str, keys: list[str]) -> None:
+    matched = False
+    for key in keys:
+        matched |= hmac.compare_digest(aftership_signature(key, raw), header.strip())
+    if not matched:
+        detail = f"the {AFTERSHIP_HEADER} header does not match the body and the webhook secret"
+        raise _unauthorized("Invalid Signature", detail, AFTERSHIP_HEADER)
 
 
 def _check_track17(raw: bytes, keys: list[str]) -> None:

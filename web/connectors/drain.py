@@ -31,6 +31,7 @@ from tracking import connectors
 from tracking.connectors import Answer
 from tracking.feeds import backoff_seconds
 from tracking.types import utcnow
+from web.connectors.aftership import AfterShip
 from web.connectors.settings import ConnectorConfig, configured, setting
 from web.connectors.track17 import ConnectorFailed, Item, Track17
 from web.db import Database, commit_unit
@@ -54,8 +55,8 @@ class Service(Protocol):
         """One call for at most ``batch`` items; raises RetryLater, FetchFailed or ConnectorFailed."""
         ...
 
-    def quota(self) -> int:
-        """The registrations the account has left."""
+    def quota(self) -> int | None:
+        """The registrations the account has left (None: the service has no quota call)."""
         ...
 
 
@@ -95,6 +96,8 @@ def build(config: ConnectorConfig, pull: PullSettings) -> Service:
     client = FeedClient(PullSettings({**pull.values, "PULL_RATE_LIMITS": limits}))
     if config.name == "track17":
         return Track17(config, client)
+    if config.name == "aftership":
+        return AfterShip(config, client)
     raise ValueError(f"no client for connector {config.name!r}")
 
 
@@ -196,7 +199,7 @@ def _may_register(session: Session, connector: Connector, now: datetime, result:
     if not waiting:
         return False
     try:
-        connector.quota_left = service.quota()
+        left = service.quota()
     except RetryLater as exc:
         connector.paused_until = time.monotonic() + exc.seconds
         result.errors.append(str(exc))
@@ -206,8 +209,11 @@ def _may_register(session: Session, connector: Connector, now: datetime, result:
         return connector.quota_left is None  # unknown: the registrations' own answers will tell
     finally:
         connector.quota_checked = time.monotonic()
+    if left is None:  # no quota call: the registrations' own answers tell
+        return True
     result.calls += 1
-    if connector.quota_left > 0:
+    connector.quota_left = left
+    if left > 0:
         commit_unit(
             session, lambda: connectors.requeue_rejected(session, service.name, service.quota_codes, now)
         )

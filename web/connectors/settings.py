@@ -1,14 +1,17 @@
 """Which connectors the operator switched on, read from the app's configuration (SILKWAY_* variables).
 
 17TRACK is on when ``TRACK17_API_KEY`` is set (the key of the 17TRACK API account, sent as the ``17token``
-header); ``TRACK17_API_URL`` is its base URL (tests point it at a local server). The order of
-``rules`` is the order of preference when several connectors report on a number.
+header), AfterShip when ``AFTERSHIP_API_KEY`` is (sent as ``as-api-key``); ``*_API_URL`` is each one's
+base URL (tests point it at a local server). The order of ``rules`` is the order of preference when
+several connectors report on a number: 17TRACK, then AfterShip (both aggregators: any carrier).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from tracking.connectors import Rule
@@ -19,6 +22,10 @@ DEFAULTS: dict[str, Any] = {
     # 17TRACK: "3 requests per second" per key, at most 40 numbers per call (API v2.2 documentation).
     "TRACK17_RATE_PER_SECOND": 3.0,
     "TRACK17_BATCH": 40,
+    "AFTERSHIP_API_KEY": None,
+    "AFTERSHIP_API_URL": "https://api.aftership.com/tracking/2024-04",
+    # AfterShip 2024-04: "10 requests per second" per organization; one number per call.
+    "AFTERSHIP_RATE_PER_SECOND": 10.0,
     # How long one scheduler tick may spend calling the services.
     "CONNECTORS_BUDGET_SECONDS": 20.0,
 }
@@ -41,23 +48,31 @@ def setting(config: Mapping[str, Any], key: str) -> Any:
     return DEFAULTS[key] if value is None else value
 
 
+# The connectors in order of preference: name, the settings' prefix, the most numbers a call takes.
+CONNECTORS = (("track17", "TRACK17", 40), ("aftership", "AFTERSHIP", 1))
+
+
 def configured(config: Mapping[str, Any]) -> list[ConnectorConfig]:
-    """The connectors switched on, in order of preference."""
+    """The connectors switched on (their ``<PREFIX>_API_KEY`` set), in order of preference."""
     found: list[ConnectorConfig] = []
-    key = setting(config, "TRACK17_API_KEY")
-    if key:
-        found.append(
-            ConnectorConfig(
-                "track17",
-                str(setting(config, "TRACK17_API_URL")).rstrip("/"),
-                str(key),
-                float(setting(config, "TRACK17_RATE_PER_SECOND")),
-                max(1, min(40, int(setting(config, "TRACK17_BATCH")))),
-            )
-        )
+    for name, prefix, most in CONNECTORS:
+        key = setting(config, f"{prefix}_API_KEY")
+        if not key:
+            continue
+        batch = int(setting(config, f"{prefix}_BATCH")) if f"{prefix}_BATCH" in DEFAULTS else most
+        url = str(setting(config, f"{prefix}_API_URL")).rstrip("/")
+        rate = float(setting(config, f"{prefix}_RATE_PER_SECOND"))
+        found.append(ConnectorConfig(name, url, str(key), rate, max(1, min(most, batch))))
     return found
 
 
+def data_table(name: str, key: str) -> dict[str, Any]:
+    """A connector's table in web/connectors/data/ (``name``.json), the mapping under ``key``."""
+    path = Path(__file__).resolve().parent / "data" / f"{name}.json"
+    table: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))[key]
+    return table
+
+
 def rules(config: Mapping[str, Any]) -> list[Rule]:
-    """The routing rules of the configured connectors (17TRACK is an aggregator: any carrier)."""
+    """The routing rules of the configured connectors (17TRACK and AfterShip are aggregators: any carrier)."""
     return [Rule(c.name, None) for c in configured(config)]

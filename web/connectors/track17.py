@@ -15,17 +15,15 @@ Requests go through the pull jobs' HTTP client (web/feeds/client.py): the token 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import orjson
 
 from tracking.connectors import Answer
-from web.connectors.settings import ConnectorConfig
+from web.connectors.settings import ConnectorConfig, data_table
 from web.feeds.client import FeedClient
 
 ALREADY_REGISTERED = -18019901
@@ -56,9 +54,7 @@ class Item:
 @cache
 def carrier_keys() -> dict[str, int]:
     """Silkway carrier code → 17TRACK carrier key."""
-    path = Path(__file__).resolve().parent / "data" / "track17_carriers.json"
-    keys: dict[str, int] = json.loads(path.read_text(encoding="utf-8"))["carriers"]
-    return keys
+    return data_table("track17_carriers", "carriers")
 
 
 class Track17:

@@ -107,7 +107,12 @@ class RetryLater(Exception):
 
 
 class FetchFailed(Exception):
-    """The request failed for good (after retries, or with a 4xx that retrying cannot fix)."""
+    """The request failed for good (after retries, or with a 4xx that retrying cannot fix); ``status`` and
+    ``body`` are the answer's when there was one (a service's error document)."""
+
+    def __init__(self, message: str, status: int | None = None, body: bytes = b"") -> None:
+        super().__init__(message)
+        self.status, self.body = status, body
 
 
 class FeedClient:
@@ -130,14 +135,20 @@ class FeedClient:
         return self.buckets[carrier]
 
     def fetch(
-        self, carrier: str, url: str, body: bytes | None = None, headers: Mapping[str, str] | None = None
+        self,
+        carrier: str,
+        url: str,
+        body: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        method: str | None = None,
     ) -> bytes:
-        """GET (or POST when ``body`` is given) ``url``; the answer's body, or RetryLater / FetchFailed."""
+        """GET (or POST when ``body`` is given, or ``method``) ``url``; the answer's body, or RetryLater /
+        FetchFailed."""
         retries = int(self.settings.number("PULL_RETRIES"))
         for attempt in range(retries + 1):
             self.bucket(carrier).acquire()
             try:
-                return self._once(url, body, headers or {})
+                return self._once(url, body, headers or {}, method)
             except _Transient as exc:
                 if attempt == retries:
                     raise FetchFailed(f"{exc} (after {retries + 1} attempts)") from None
@@ -145,23 +156,29 @@ class FeedClient:
                 self.sleep(self.rand(0.0, min(ceiling, self.settings.number("PULL_BACKOFF_CAP_SECONDS"))))
         raise AssertionError("unreachable")
 
-    def _once(self, url: str, body: bytes | None, headers: Mapping[str, str]) -> bytes:
+    def _once(
+        self, url: str, body: bytes | None, headers: Mapping[str, str], method: str | None = None
+    ) -> bytes:
         if not url.startswith(("http://", "https://")):
             raise FetchFailed(f"{url!r} is not an http(s) URL")
         headers = {"User-Agent": "silkway-pull", **headers}
-        request = urllib.request.Request(url, data=body, headers=headers)  # noqa: S310 - scheme checked above
+        request = urllib.request.Request(url, data=body, headers=headers, method=method)  # noqa: S310 - scheme checked
         limit = int(self.settings.number("PULL_MAX_RESPONSE_BYTES"))
         try:
             with self.opener.open(request, timeout=self.settings.number("PULL_TIMEOUT_SECONDS")) as answer:
                 data: bytes = answer.read(limit + 1)
         except urllib.error.HTTPError as exc:
             retry_after = exc.headers.get("Retry-After") if exc.headers else None
+            try:
+                detail = exc.read(65536)
+            except (OSError, HTTPException):
+                detail = b""
             exc.close()
             if exc.code == 429:
                 raise RetryLater(parse_retry_after(retry_after)) from None
             if exc.code >= 500:
                 raise _Transient(f"{url} answered {exc.code}") from None
-            raise FetchFailed(f"{url} answered {exc.code} {exc.reason}") from None
+            raise FetchFailed(f"{url} answered {exc.code} {exc.reason}", exc.code, detail) from None
         except (TimeoutError, urllib.error.URLError, HTTPException, ConnectionError) as exc:
             reason = getattr(exc, "reason", exc)
             raise _Transient(f"{url}: {type(reason).__name__} {reason}".strip()) from None
