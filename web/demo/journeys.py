@@ -148,15 +148,20 @@ class _Trip(Walker):
         imported = self.scan(RP, "9.1", self.ru_time(arrive + hours(rng, 3.5, 8), node), node)
         start = self.scan(RP, "11.0", self.ru_time(imported + hours(rng, 2, 24), node), node)
         end = start + dwell
+        # Half the holds (by the hold's length, so no extra draw moves the rest of the world) are duties
+        # to pay: release refused until paid (14.14), the payment received (19.0), released paid (14.13).
+        duty = hold is not None and not refuse and int(hold.total_seconds() // 3600) % 2 == 0
         if hold is not None:
-            self.scan(RP, "14.8", start + dwell * rng.uniform(0.3, 0.8), node)
+            self.scan(RP, "14.14" if duty else "14.8", start + dwell * rng.uniform(0.3, 0.8), node)
             end += hold
         if refuse:
             self.scan(RP, "14.4", end, node)
             back = self.scan(RP, "3.7", end + hours(rng, 4, 48), node)
             self.return_to_china(back)
             return back, False
-        released = self.scan(RP, "14.1", self.ru_time(end, node), node)
+        released = self.scan(RP, "14.13" if duty else "14.1", self.ru_time(end, node), node)
+        if duty:
+            self.scan(RP, "19.0", released - timedelta(hours=1), node)
         depart = self.ru_time(released + hours(rng, 2, 20), node)
         self.scan(RP, "8.6" if self._role(node) in EXCHANGE_ROLES else "8.4", depart, node)
         return depart, True
