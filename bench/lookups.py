@@ -18,7 +18,13 @@ says so. Each target runs ``--repeats`` times under two loads: saturating (``--c
 workers: throughput, and latency including queueing) and light (``--light``, fewer connections than
 workers: latency without queueing). Medians are reported, with the ratio of requests/s to /healthz's.
 
-Usage: ``python bench/lookups.py [--full | --parcels 100000] [--workers 4] [--duration 10] [--repeats 3]``
+``--tracing`` measures tracing's cost instead: the parcel API on two gunicorns alike but for the ``OTEL_*``
+variables, one with tracing off (the default, which imports no OpenTelemetry module at all), one with it on
+(web/tracing.py: ``OTEL_TRACES_EXPORTER=otlp`` to a stand-in collector on loopback), interleaved run by run
+beside /healthz.
+
+Usage: ``python bench/lookups.py [--full | --parcels 100000] [--workers 4] [--duration 10] [--repeats 3]
+[--tracing]``
 (``--full``: 1,000,000 parcels and about 10,000,000 events, seeded by bench/seed_large.py when not
 already there or when its newest scan is over 2 days old).
 """
@@ -26,6 +32,7 @@ already there or when its newest scan is over 2 days old).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
 import os
@@ -46,7 +53,7 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import gunicorn
+from bench.common import gunicorn, otlp_sink
 from bench.seed_large import FULL_PARCELS, ensure_seeded, large_url, libpq_url
 
 WRK_SCRIPT = r"""
@@ -102,6 +109,7 @@ class Target:
     prefix: str
     fixed: bool = False
     in_flight: bool = False  # numbers of parcels under way only
+    traced: bool = False  # on the gunicorn with tracing on (--tracing)
 
 
 TARGETS = [
@@ -110,6 +118,12 @@ TARGETS = [
     Target("GET /api/v1/parcels/{n}", "/api/v1/parcels/"),
     Target("GET /track/{n}", "/track/"),
     Target("GET /api/v1/parcels/{n} (under way)", "/api/v1/parcels/", in_flight=True),
+]
+# --tracing: the parcel API on two gunicorns alike but for the OTEL_* variables, interleaved
+TRACING_TARGETS = [
+    TARGETS[0],
+    Target("GET /api/v1/parcels/{n} (tracing off)", "/api/v1/parcels/"),
+    Target("GET /api/v1/parcels/{n} (tracing on)", "/api/v1/parcels/", traced=True),
 ]
 
 
@@ -224,6 +238,15 @@ def python_run(base: str, target: Target, numbers: list[str], args: argparse.Nam
     return Run(len(latencies) / elapsed, pct(0.5), pct(0.9), pct(0.99), errors[0])
 
 
+def tracing_env(endpoint: str) -> dict[str, str]:
+    """The standard variables that turn tracing on (web/tracing.py), exporting to ``endpoint``."""
+    return {
+        "OTEL_TRACES_EXPORTER": "otlp",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
+        "OTEL_SERVICE_NAME": "silkway-bench",
+    }
+
+
 def main() -> None:
     """Seed (or reuse) the large database, serve it with gunicorn and load each target in turn."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -240,7 +263,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--sample", type=int, default=20_000, help="how many seeded numbers to pick from")
     parser.add_argument("--python-load", action="store_true", help="use the Python load generator")
+    parser.add_argument("--tracing", action="store_true", help="tracing off and on, side by side")
     args = parser.parse_args()
+    targets = TRACING_TARGETS if args.tracing else TARGETS
     parcels = FULL_PARCELS if args.full else args.parcels
     url = args.url or large_url(parcels)
     ensure_seeded(url, parcels)
@@ -262,15 +287,27 @@ def main() -> None:
         f"{args.repeats} repeats; {len(numbers):,} random seeded numbers ({len(under_way):,} more of parcels "
         f"under way); {os.cpu_count()} cores"
     )
-    width = max(len(t.name) for t in TARGETS)
+    width = max(len(t.name) for t in targets)
     loads = [("saturated", args.connections), ("light", args.light)]
-    runs: dict[tuple[str, str], list[Run]] = {(t.name, label): [] for t in TARGETS for label, _ in loads}
+    runs: dict[tuple[str, str], list[Run]] = {(t.name, label): [] for t in targets for label, _ in loads}
     # /healthz gets a gunicorn of its own: its thousands of requests a second would otherwise reach
     # max_requests and recycle the lookup workers (and with them their warm state) during the runs.
-    with gunicorn(url, workers=args.workers) as lookups, gunicorn(url, workers=args.workers) as health:
-        for target in TARGETS:  # warm-up: imports, templates, connection pools, PostgreSQL's cache
+    with contextlib.ExitStack() as stack:
+        lookups = stack.enter_context(gunicorn(url, workers=args.workers))
+        health = stack.enter_context(gunicorn(url, workers=args.workers))
+        sink = stack.enter_context(otlp_sink()) if args.tracing else None
+        traced = (
+            stack.enter_context(gunicorn(url, workers=args.workers, extra_env=tracing_env(sink.endpoint)))
+            if sink is not None
+            else lookups
+        )
+
+        def base_of(target: Target) -> str:
+            return health if target.fixed else traced if target.traced else lookups
+
+        for target in targets:  # warm-up: imports, templates, connection pools, PostgreSQL's cache
             warm = argparse.Namespace(**{**vars(args), "duration": 3})
-            base = health if target.fixed else lookups
+            base = base_of(target)
             if use_wrk:
                 wrk_run(base, target, files[target.in_flight], script, warm)
             else:
@@ -280,8 +317,8 @@ def main() -> None:
                 opts = argparse.Namespace(
                     **{**vars(args), "connections": connections, "threads": min(args.threads, connections)}
                 )
-                for target in TARGETS:
-                    base = health if target.fixed else lookups
+                for target in targets:
+                    base = base_of(target)
                     hits, misses = eta_cache_counts(base)
                     run = (
                         wrk_run(base, target, files[target.in_flight], script, opts)
@@ -303,11 +340,13 @@ def main() -> None:
                         f"errors {run.errors}{share}",
                         flush=True,
                     )
+        if sink is not None:
+            print(f"  the stand-in collector received {sink.requests:,} OTLP exports, {sink.bytes:,} bytes")
     shutil.rmtree(tmp, ignore_errors=True)
     for label, connections in loads:
         baseline = statistics.median(r.rps for r in runs[(TARGETS[0].name, label)])
         print(f"\n{label} load ({connections} connections): medians of {args.repeats} runs")
-        for target in TARGETS:
+        for target in targets:
             rs = runs[(target.name, label)]
             rps = statistics.median(r.rps for r in rs)
             print(

@@ -10,7 +10,8 @@ default ``silkway``; ``OTEL_RESOURCE_ATTRIBUTES``; ``OTEL_TRACES_SAMPLER``; the 
 compression; ``OTEL_PYTHON_FLASK_EXCLUDED_URLS``). OTLP goes over HTTP/protobuf.
 
 When on, the request id of the logs (web/logs.py) is the trace id, so a log line leads to its trace.
-Tests hand a provider of their own through the ``OTEL_TRACER_PROVIDER`` setting.
+Each scheduled job run is a span too (``job <name>``: web/worker/scheduler.py). Tests hand a provider of
+their own through the ``OTEL_TRACER_PROVIDER`` setting.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
+from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Any
 
 from flask import Flask, current_app
@@ -119,6 +121,14 @@ def init_app(app: Flask) -> None:
 
         trace.set_tracer_provider(provider)  # the process's, once; later calls are ignored with a warning
     instrument(app, provider)
+
+
+def job_span(app: Flask, name: str) -> AbstractContextManager[object]:
+    """A span around one scheduled job run (its statements and requests are its children) when traced."""
+    provider: TracerProvider | None = app.extensions.get(EXTENSION)
+    if provider is None:
+        return nullcontext()
+    return provider.get_tracer("silkway.scheduler").start_as_current_span(f"job {name}")
 
 
 def current_trace_id() -> str | None:

@@ -1,6 +1,6 @@
 """OpenTelemetry traces (web/tracing.py): a pushed batch is one trace with its database spans, the request
-id is the trace id, outbound webhook requests are spans too; nothing set means off, with no OpenTelemetry
-module imported at all."""
+id is the trace id; a scheduled job is a trace with its statements and its webhook requests; nothing set
+means off, with no OpenTelemetry module imported at all."""
 
 from __future__ import annotations
 
@@ -22,10 +22,11 @@ from tests.conftest import bearer
 from tests.support.webhook_receiver import webhook_receiver
 from tests.web.support import CARRIER_EVENTS, ago
 from tracking.accounts import create_key, ensure_carrier, ensure_merchant
-from tracking.types import utcnow
 from web import create_app
 from web.tracing import exporter_names
+from web.worker.job import Job
 from web.worker.merchant_jobs import process_outbox_job
+from web.worker.scheduler import run_job
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -101,7 +102,7 @@ def test_one_pushed_batch_is_one_trace_with_its_database_spans(traced, spans):
     assert resp.headers["X-Request-ID"] == format(trace_id, "032x")
 
 
-def test_an_outbound_webhook_request_is_a_span_and_carries_the_trace(traced, spans):
+def test_a_scheduled_job_is_a_trace_with_its_webhook_request_which_carries_it_on(traced, spans):
     carrier, merchant = keys(traced)
     client = traced.test_client()
     with webhook_receiver() as receiver:
@@ -117,10 +118,15 @@ def test_an_outbound_webhook_request_is_a_span_and_carries_the_trace(traced, spa
         assert client.post("/api/v1/parcels", json=body, headers=bearer(merchant)).status_code == 201
         assert push(traced, carrier, "RX747628194CN").status_code == 200
         spans.clear()
-        assert process_outbox_job(traced, utcnow()).delivered == 1
-    [outbound] = [s for s in spans.get_finished_spans() if s.kind == SpanKind.CLIENT and s.name == "POST"]
+        assert run_job(traced, Job("webhook_outbox", process_outbox_job, 5)) == "ran"
+    finished = spans.get_finished_spans()
+    [job] = [s for s in finished if s.name == "job webhook_outbox"]
+    [outbound] = [s for s in finished if s.kind == SpanKind.CLIENT and s.name == "POST"]
     [(headers, _)] = receiver.received
-    assert headers["traceparent"].split("-")[1] == format(outbound.context.trace_id, "032x")
+    assert headers["traceparent"].split("-")[1] == format(job.context.trace_id, "032x")
+    assert outbound.parent is not None and outbound.parent.span_id == job.context.span_id
+    in_job = [s for s in finished if s.context.trace_id == job.context.trace_id and s is not job]
+    assert any("UPDATE" in s.name for s in in_job)  # the claim and the attempt's record
 
 
 @pytest.mark.parametrize(

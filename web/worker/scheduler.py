@@ -21,6 +21,7 @@ from sqlalchemy import insert, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from tracking import models
+from web import tracing
 from web.db import Database, commit_unit
 from web.worker.job import Job
 from web.worker.jobs import all_jobs
@@ -62,7 +63,7 @@ def run_job(app: Flask, job: Job, now: datetime | None = None) -> str:
     status, error = "ok", None
     started = time.perf_counter()
     try:
-        with app.app_context():
+        with app.app_context(), tracing.job_span(app, job.name):
             job.func(app, now)
     except Exception as exc:  # a failing job must not stop the scheduler
         log.exception("job %s failed", job.name)
