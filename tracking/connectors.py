@@ -9,7 +9,8 @@ carrier corrected by hand owes a change of carrier (``correct_carrier``).
 
 States: ``queued`` (not registered yet), ``registered``, ``rejected`` (the service refused the number;
 its code and message are kept and shown to the merchant and the operators), ``stopped``. ``pending``
-is the call still owed: ``register``, ``changecarrier`` or ``stop``.
+is the call still owed: ``register``, ``changecarrier``, ``stop``, or ``poll`` (a service Silkway queries
+on a schedule rather than one that pushes).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from tracking import models
@@ -26,7 +27,7 @@ from tracking.numbers import recognize
 from tracking.types import utcnow
 
 STATES = ("queued", "registered", "rejected", "stopped")
-CALLS = ("register", "changecarrier", "stop")
+CALLS = ("register", "changecarrier", "stop", "poll")
 FINISHED = ("delivered", "expired")
 CONFIDENT = 0.7  # a reading at least this sure (and passing its checks) is sent as the carrier
 
@@ -62,6 +63,8 @@ class Answer:
     code: str | None = None
     message: str | None = None
     retry_after: float | None = None
+    then: str | None = None  # a call owed next (a polled service: ``poll``), ``retry_after`` from now
+    payload: bytes | None = None  # what a polled service answered, to store as the carrier's payload
 
 
 def carrier_of(number: str) -> str | None:
@@ -178,6 +181,8 @@ def _apply(row: models.ConnectorRegistration, answer: Answer, now: datetime) -> 
     if answer.outcome == "registered":
         row.state = "registered"
         row.registered_at = row.registered_at or now
+        if answer.then is not None:
+            row.pending, row.next_attempt_at = answer.then, now + timedelta(seconds=answer.retry_after or 0.0)
     elif answer.outcome == "stopped":
         row.state, row.stopped_at = "stopped", now
     else:
@@ -229,7 +234,7 @@ def queue_stops(session: Session, connector: str, now: datetime, limit: int = 10
         .where(
             r.connector == connector,
             r.state == "registered",
-            r.pending.is_(None),
+            or_(r.pending.is_(None), r.pending == "poll"),
             models.Parcel.status.in_(FINISHED),
         )
         .limit(limit)

@@ -42,6 +42,7 @@ class AfterShip:
     name = "aftership"
     batch = 1
     quota_codes: tuple[str, ...] = ()
+    payload_carrier: str | None = None
 
     def __init__(self, config: ConnectorConfig, client: FeedClient) -> None:
         self.config, self.client = config, client

@@ -28,18 +28,21 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from tracking import connectors
+from tracking.accounts import ensure_carrier
 from tracking.connectors import Answer
 from tracking.feeds import backoff_seconds
 from tracking.types import utcnow
 from web.connectors.aftership import AfterShip
+from web.connectors.cainiao import Cainiao
 from web.connectors.settings import ConnectorConfig, configured, setting
 from web.connectors.track17 import ConnectorFailed, Item, Track17
 from web.db import Database, commit_unit
 from web.feeds.client import FeedClient, FetchFailed, PullSettings, RetryLater
+from web.ingestion import PayloadUnreadable, accept_payload
 
 log = logging.getLogger("silkway.connectors")
 
-CALL_ORDER = ("stop", "changecarrier", "register")
+CALL_ORDER = ("stop", "changecarrier", "register", "poll")
 QUOTA_CHECK_SECONDS = 600.0
 FAILURE_BACKOFF = (60.0, 3600.0)
 
@@ -50,6 +53,7 @@ class Service(Protocol):
     name: str
     batch: int
     quota_codes: tuple[str, ...]
+    payload_carrier: str | None  # a polled service: its answers are this carrier's payloads
 
     def call(self, call: str, items: list[Item]) -> list[Answer]:
         """One call for at most ``batch`` items; raises RetryLater, FetchFailed or ConnectorFailed."""
@@ -89,7 +93,7 @@ class DrainResult:
         )
 
 
-def build(config: ConnectorConfig, pull: PullSettings) -> Service:
+def build(config: ConnectorConfig, pull: PullSettings, poll_seconds: float = 4 * 3600.0) -> Service:
     """The client of a configured connector, with its own token bucket (rate, burst 1: evenly spaced)."""
     limits = dict(pull.values.get("PULL_RATE_LIMITS") or {})
     limits[config.name] = [config.rate_per_second, 1]
@@ -98,6 +102,8 @@ def build(config: ConnectorConfig, pull: PullSettings) -> Service:
         return Track17(config, client)
     if config.name == "aftership":
         return AfterShip(config, client)
+    if config.name == "cainiao":
+        return Cainiao(config, client, float(poll_seconds))
     raise ValueError(f"no client for connector {config.name!r}")
 
 
@@ -106,7 +112,8 @@ def runtime(app: Flask) -> list[Connector]:
     found: list[Connector] | None = app.extensions.get("silkway.connectors")
     if found is None:
         pull = PullSettings.from_config(app.config)
-        found = [Connector(build(c, pull)) for c in configured(app.config)]
+        poll = float(setting(app.config, "CAINIAO_POLL_SECONDS"))
+        found = [Connector(build(c, pull, poll)) for c in configured(app.config)]
         app.extensions["silkway.connectors"] = found
     return found
 
@@ -166,7 +173,7 @@ def _one_batch(
     except (FetchFailed, ConnectorFailed) as exc:
         _postpone(session, ids, backoff_seconds(attempts + 1, *FAILURE_BACKOFF), str(exc), result)
         return False
-    counts = commit_unit(session, lambda: connectors.record(session, service.name, call, answers, utcnow()))
+    counts = commit_unit(session, lambda: _record(session, service, call, answers))
     for outcome, count in counts.items():
         result.outcomes[outcome] = result.outcomes.get(outcome, 0) + count
     if call == "register":
@@ -177,6 +184,22 @@ def _one_batch(
             connector.quota_left = 0  # the service says it is spent: wait for the next quota check
             return False
     return True
+
+
+def _record(session: Session, service: Service, call: str, answers: list[Answer]) -> dict[str, int]:
+    """Write the answers, and store a polled service's answers as its carrier's payloads, in one unit."""
+    counts = connectors.record(session, service.name, call, answers, utcnow())
+    if service.payload_carrier is None:
+        return counts
+    carrier = ensure_carrier(session, service.payload_carrier, service.payload_carrier)
+    for answer in answers:
+        if answer.payload is None:
+            continue
+        try:
+            accept_payload(session, carrier, answer.payload, "application/json", source="pull", partial=True)
+        except PayloadUnreadable as exc:  # raised before anything is written: the poll still counts
+            log.warning("%s answer for %s not stored: %s", service.name, answer.number, exc)
+    return counts
 
 
 def _postpone(session: Session, ids: list[int], seconds: float, error: str, result: DrainResult) -> None:

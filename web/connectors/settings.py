@@ -2,8 +2,10 @@
 
 17TRACK is on when ``TRACK17_API_KEY`` is set (the key of the 17TRACK API account, sent as the ``17token``
 header), AfterShip when ``AFTERSHIP_API_KEY`` is (sent as ``as-api-key``); ``*_API_URL`` is each one's
-base URL (tests point it at a local server). The order of ``rules`` is the order of preference when
-several connectors report on a number: 17TRACK, then AfterShip (both aggregators: any carrier).
+base URL (tests point it at a local server). Cainiao's per-number query is on when ``CAINIAO_QUERY_URL``
+is set (its public tracking endpoint takes no key). The order of ``rules`` is the order of preference
+when several connectors report on a number: a carrier's own (Cainiao, for Cainiao's numbers) before the
+aggregators, 17TRACK then AfterShip (any carrier).
 """
 
 from __future__ import annotations
@@ -26,6 +28,10 @@ DEFAULTS: dict[str, Any] = {
     "AFTERSHIP_API_URL": "https://api.aftership.com/tracking/2024-04",
     # AfterShip 2024-04: "10 requests per second" per organization; one number per call.
     "AFTERSHIP_RATE_PER_SECOND": 10.0,
+    # Cainiao's global tracking query (the samples' global.cainiao.com/global/detail.json), polled per number.
+    "CAINIAO_QUERY_URL": None,
+    "CAINIAO_RATE_PER_SECOND": 1.0,
+    "CAINIAO_POLL_SECONDS": 4 * 3600.0,
     # How long one scheduler tick may spend calling the services.
     "CONNECTORS_BUDGET_SECONDS": 20.0,
 }
@@ -48,21 +54,27 @@ def setting(config: Mapping[str, Any], key: str) -> Any:
     return DEFAULTS[key] if value is None else value
 
 
-# The connectors in order of preference: name, the settings' prefix, the most numbers a call takes.
-CONNECTORS = (("track17", "TRACK17", 40), ("aftership", "AFTERSHIP", 1))
+# The connectors in order of preference: name, the settings' prefix, the setting that switches it on (and
+# holds its key, else its URL), the most numbers a call takes, the carriers it reports on (None: any).
+CONNECTORS: tuple[tuple[str, str, str, int, frozenset[str] | None], ...] = (
+    ("cainiao", "CAINIAO", "QUERY_URL", 1, frozenset({"cainiao"})),
+    ("track17", "TRACK17", "API_KEY", 40, None),
+    ("aftership", "AFTERSHIP", "API_KEY", 1, None),
+)
 
 
 def configured(config: Mapping[str, Any]) -> list[ConnectorConfig]:
-    """The connectors switched on (their ``<PREFIX>_API_KEY`` set), in order of preference."""
+    """The connectors switched on (their ``<PREFIX>_API_KEY`` or ``CAINIAO_QUERY_URL`` set), by preference."""
     found: list[ConnectorConfig] = []
-    for name, prefix, most in CONNECTORS:
-        key = setting(config, f"{prefix}_API_KEY")
+    for name, prefix, switch, most, _ in CONNECTORS:
+        key = setting(config, f"{prefix}_{switch}")
         if not key:
             continue
         batch = int(setting(config, f"{prefix}_BATCH")) if f"{prefix}_BATCH" in DEFAULTS else most
-        url = str(setting(config, f"{prefix}_API_URL")).rstrip("/")
+        url = str(setting(config, f"{prefix}_QUERY_URL" if switch == "QUERY_URL" else f"{prefix}_API_URL"))
         rate = float(setting(config, f"{prefix}_RATE_PER_SECOND"))
-        found.append(ConnectorConfig(name, url, str(key), rate, max(1, min(most, batch))))
+        secret = "" if switch == "QUERY_URL" else str(key)
+        found.append(ConnectorConfig(name, url.rstrip("/"), secret, rate, max(1, min(most, batch))))
     return found
 
 
@@ -74,5 +86,6 @@ def data_table(name: str, key: str) -> dict[str, Any]:
 
 
 def rules(config: Mapping[str, Any]) -> list[Rule]:
-    """The routing rules of the configured connectors (17TRACK and AfterShip are aggregators: any carrier)."""
-    return [Rule(c.name, None) for c in configured(config)]
+    """The routing rules of the configured connectors, in order of preference."""
+    takes = {name: carriers for name, _, _, _, carriers in CONNECTORS}
+    return [Rule(c.name, takes[c.name]) for c in configured(config)]

@@ -62,6 +62,7 @@ class Track17:
 
     name = "track17"
     quota_codes = QUOTA_CODES
+    payload_carrier: str | None = None
 
     def __init__(self, config: ConnectorConfig, client: FeedClient) -> None:
         self.config, self.client = config, client
