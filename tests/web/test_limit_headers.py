@@ -119,6 +119,19 @@ def test_guessing_keys_is_refused_with_the_failures_budget(limited):
     assert_refused(answers[2], "api-auth-failures")
 
 
+def test_the_subscriptions_door_names_its_budgets(limited, scan):
+    scan("RX747628194CN")
+    client = limited(subscribe="2/hour", subscribe_address="5/hour;9/day").test_client()
+    url, body = "/api/v1/parcels/RX747628194CN/subscriptions", {"language": "en"}
+    answers = [client.post(url, json={**body, "email": f"shopper{i}@example.com"}) for i in range(3)]
+    assert [r.status_code for r in answers] == [202, 202, 429]
+    assert policies(answers[0])["subscribe-client"] == {"q": 2, "w": 3600}
+    assert policies(answers[0])["subscribe-address-day"] == {"q": 9, "w": 86400}
+    assert remaining(answers[1])["subscribe-client"]["r"] == 0
+    assert answers[2].status_code == 429 and remaining(answers[2])["subscribe-client"]["r"] == 0
+    assert 0 < int(answers[2].headers["Retry-After"]) <= 3600
+
+
 def test_routes_without_limits_carry_no_limit_headers(limited):
     resp = limited().test_client().get("/healthz")
     assert (

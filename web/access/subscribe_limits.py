@@ -18,6 +18,8 @@ from flask_limiter.util import get_remote_address
 from limits import RateLimitItem, parse_many
 from werkzeug.exceptions import TooManyRequests
 
+from web.access import limit_headers
+
 DEFAULT_PER_CLIENT = "10/hour"
 DEFAULT_PER_ADDRESS = "3/hour;10/day"
 
@@ -46,7 +48,10 @@ def charge_subscription(email: str) -> None:
         ("RATELIMIT_SUBSCRIBE_ADDRESS", DEFAULT_PER_ADDRESS, ["subscribe-address", digest]),
     )
     for setting, default, keys in budgets:
-        for item in parse_many(str(current_app.config.get(setting) or default)):
+        items = parse_many(str(current_app.config.get(setting) or default))
+        limit_headers.note(items, [*_prefix(), *keys], keys[0])  # RateLimit-Policy and RateLimit
+        for item in items:
             if not limiter.limiter.hit(item, *_prefix(), *keys):
+                limit_headers.note(items, [*_prefix(), *keys], keys[0], breached=item)
                 reset = limiter.limiter.get_window_stats(item, *_prefix(), *keys).reset_time
                 raise SubscriptionsExceeded(item, max(1, math.ceil(reset - time.time())))
