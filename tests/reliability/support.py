@@ -177,17 +177,25 @@ def canonical_batch(events: list[dict[str, Any]]) -> bytes:
     return orjson.dumps({"events": events})
 
 
-def push_batches(url: str, key: str, batches: list[bytes], barrier: Any, results: Any, writer: int) -> None:
-    """A writer process: build the app on ``url``, wait for the others, POST every batch; report statuses."""
+def push_batches(
+    url: str, key: str, batches: list[bytes], barrier: Any, results: Any, writer: int, log: str | None = None
+) -> None:
+    """A writer process: build the app on ``url``, wait for the others, POST every batch; report statuses.
+
+    With ``log`` its warnings (a database busy or unavailable, a lock given up) go to that file."""
+    import sys
+
     from web import create_app
 
+    if log is not None:
+        sys.stderr = open(log, "w")  # noqa: SIM115 - the process's own stderr until it exits
     app = create_app(
         {
             "TESTING": True,
             "DATABASE_URL": url,
             "RATELIMIT_ENABLED": False,
             "SECRET_KEY": "t",
-            "LOG_LEVEL": "ERROR",
+            "LOG_LEVEL": "WARNING" if log is not None else "ERROR",
         }
     )
     client = app.test_client()

@@ -1,4 +1,5 @@
-"""Several processes ingesting overlapping batches at once lose nothing and store nothing twice."""
+"""Four processes ingesting overlapping batches at once (the probe of issue 14's concurrent SQLite writers)
+lose nothing, store nothing twice and never answer or log "database is locked"."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
 import pytest
 from sqlalchemy import func, select
 
@@ -17,7 +19,7 @@ from tracking.statuses import Status
 from tracking.timeline import StatusState, derive
 
 WRITERS = 4
-PARCELS = 16
+PARCELS = 40
 BATCH = 12
 STEPS = [
     ("info_received", "label_created", "Shenzhen", "CN"),
@@ -67,17 +69,19 @@ def writer_batches(everything: list[dict[str, Any]], writer: int) -> list[bytes]
 
 
 @pytest.mark.slow
-def test_concurrent_writers_store_every_distinct_event_exactly_once(db_url, client):
+def test_concurrent_writers_store_every_distinct_event_exactly_once(
+    db_url, client, tmp_path, record_property
+):
     key = carrier_key(db_url)
     journeys = {k: journey(k) for k in range(PARCELS)}
     everything = [event for events in journeys.values() for event in events]
     ctx = multiprocessing.get_context("spawn")
     barrier = ctx.Barrier(WRITERS)
     results = ctx.Queue()
+    logs = [tmp_path / f"writer-{w}.log" for w in range(WRITERS)]
+    batches = [writer_batches(everything, w) for w in range(WRITERS)]
     procs = [
-        ctx.Process(
-            target=push_batches, args=(db_url, key, writer_batches(everything, w), barrier, results, w)
-        )
+        ctx.Process(target=push_batches, args=(db_url, key, batches[w], barrier, results, w, str(logs[w])))
         for w in range(WRITERS)
     ]
     for proc in procs:
@@ -87,7 +91,26 @@ def test_concurrent_writers_store_every_distinct_event_exactly_once(db_url, clie
         proc.join(timeout=30)
         assert proc.exitcode == 0
     failed = [(w, s) for w, statuses in answers.items() for s in statuses if s[0] != 200]
+    locked = sum(text.count("database is locked") for statuses in answers.values() for _, text in statuses)
+    logged = [
+        line
+        for log in logs
+        for line in log.read_text().splitlines()
+        if "database is locked" in line or "database unavailable" in line
+    ]
+    figures = {
+        "database": db_url.split(":", 1)[0].split("+", 1)[0],
+        "writer processes": WRITERS,
+        "batches": sum(len(b) for b in batches),
+        "events sent": sum(len(orjson.loads(body)["events"]) for b in batches for body in b),
+        "distinct events": len(everything),
+        "answers not 200": len(failed),
+        '"database is locked" in answers': locked,
+        "database warnings logged": len(logged),
+    }
+    record_property("probe:concurrent writers", orjson.dumps(figures).decode())
     assert not failed, failed
+    assert (locked, logged) == (0, []), figures
 
     for k, events in journeys.items():
         view = client.get(f"/api/v1/parcels/LPREL{k:09d}").get_json()
@@ -106,4 +129,4 @@ def test_concurrent_writers_store_every_distinct_event_exactly_once(db_url, clie
         stored = conn.execute(select(func.count()).select_from(models.ScanEvent)).scalar_one()
         parcels = conn.execute(select(func.count()).select_from(models.Parcel)).scalar_one()
     engine.dispose()
-    assert (stored, parcels) == (len(everything), PARCELS)
+    assert (stored, parcels) == (len(everything), PARCELS), figures

@@ -1,5 +1,5 @@
-"""A gunicorn worker killed with SIGKILL in the middle of a batch loses no acknowledged event and leaves
-no partial batch."""
+"""Gunicorn workers killed with SIGKILL in the middle of batches (10 kills, as the probe of issue 14 did)
+lose no acknowledged event and leave no partial batch: acknowledged = stored, on PostgreSQL and SQLite."""
 
 from __future__ import annotations
 
@@ -19,10 +19,13 @@ from sqlalchemy import text
 from tests.reliability.support import canonical_batch, carrier_key, gunicorn
 from tracking.db import make_engine
 
-BATCHES = 9
-PARCELS_PER_BATCH = 150
+KILLS = 10
+# Batch 0 is answered (its duration times the kills); then two kill attempts and one answered batch in
+# turn, until KILLS kills have landed inside a request (an attempt whose batch was answered first is
+# not one), within MAX_BATCHES.
+MAX_BATCHES = 3 * KILLS + 10
+PARCELS_PER_BATCH = 100
 EVENTS_PER_PARCEL = 10
-KILL_BATCHES = (2, 4, 6)
 STEPS = [
     ("info_received", "label_created"),
     ("in_transit", "picked_up"),
@@ -70,10 +73,13 @@ class Sender(threading.Thread):
         self.answers: dict[int, tuple[int, dict[str, Any]] | None] = {}
         self.in_flight = [threading.Event() for _ in bodies]
         self.durations: dict[int, float] = {}
+        self.done = threading.Event()
 
     def run(self) -> None:
         for index, body in enumerate(self.bodies):
             self.go[index].wait(timeout=120)
+            if self.done.is_set():
+                return
             conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
             started = time.perf_counter()
             try:
@@ -106,9 +112,9 @@ def stored_per_batch(url: str) -> dict[int, int]:
 
 
 @pytest.mark.slow
-def test_sigkilled_worker_loses_no_acknowledged_event_and_leaves_no_partial_batch(db_url):
+def test_sigkilled_workers_lose_no_acknowledged_event_and_leave_no_partial_batch(db_url, record_property):
     key = carrier_key(db_url)
-    bodies = [canonical_batch(batch_events(b)) for b in range(BATCHES)]
+    bodies = [canonical_batch(batch_events(b)) for b in range(MAX_BATCHES)]
     size = PARCELS_PER_BATCH * EVENTS_PER_PARCEL
     rng = random.Random(7)
     killed: list[int] = []
@@ -116,24 +122,42 @@ def test_sigkilled_worker_loses_no_acknowledged_event_and_leaves_no_partial_batc
         go = [threading.Event() for _ in bodies]
         sender = Sender(server.port, key, bodies, go)
         sender.start()
-        for index in range(BATCHES):
+        landed = 0
+        for index in range(MAX_BATCHES):
+            if landed == KILLS and index % 3 == 1:  # a batch answered after the last kill, then stop
+                break
             workers = server.wait_for_workers(1, exclude=set(killed))
             go[index].set()
-            if index in KILL_BATCHES:
+            if index % 3 != 0 and landed < KILLS:
                 sender.in_flight[index].wait(timeout=60)
-                typical = min(d for i, d in sender.durations.items() if sender.answers.get(i))
-                time.sleep(typical * rng.uniform(0.3, 0.7))  # well inside the batch's work
+                answered = sorted(d for i, d in sender.durations.items() if sender.answers.get(i))
+                time.sleep(answered[len(answered) // 2] * rng.uniform(0.2, 0.5))  # inside the batch's work
                 if index not in sender.answers:
                     os.kill(workers[0], signal.SIGKILL)
                     killed.append(workers[0])
             deadline = time.monotonic() + 120
             while index not in sender.answers and time.monotonic() < deadline:
                 time.sleep(0.02)
+            landed += sender.answers.get(index, ()) is None
+        sender.done.set()
+        for event in go:
+            event.set()
         sender.join(timeout=120)
         assert not sender.is_alive()
     stored = stored_per_batch(db_url)
     unanswered = [i for i, answer in sender.answers.items() if answer is None]
-    assert killed and unanswered, "no kill landed inside a request"
+    acknowledged = [i for i, answer in sender.answers.items() if answer is not None]
+    figures = {
+        "database": db_url.split(":", 1)[0].split("+", 1)[0],
+        "kills": len(killed),
+        "killed mid-request": len(unanswered),
+        "batches acknowledged": len(acknowledged),
+        "events acknowledged": size * len(acknowledged),
+        "events stored of acknowledged batches": sum(stored.get(i, 0) for i in acknowledged),
+        "events stored of killed batches": sum(stored.get(i, 0) for i in unanswered),
+    }
+    record_property("probe:worker kill", orjson.dumps(figures).decode())
+    assert len(unanswered) == KILLS, f"not every kill landed inside a request: {figures}"
     for index, answer in sender.answers.items():
         if answer is None:
             assert stored.get(index, 0) in (0, size), f"batch {index} was half stored: {stored.get(index)}"

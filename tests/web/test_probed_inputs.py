@@ -278,3 +278,20 @@ def test_a_webhook_with_events_null_is_subscribed_to_all_three(client, shop, mon
     schemas = client.get("/api/openapi.json").get_json()["components"]["schemas"]
     events = schemas["WebhookIn"]["properties"]["events"]
     assert {"type": "null"} in events["anyOf"]  # and the document says null is taken
+
+
+# The document was looser than the server (issue 14, item 8): what it now refuses, the server refuses.
+
+
+@pytest.mark.parametrize(("field", "value"), [("origin", ""), ("reference", ""), ("origin", "   ")])
+def test_a_registration_with_an_empty_origin_or_reference_is_a_422_naming_it(client, shop, field, value):
+    registration = {**parcel(NUMBER), field: value}
+    problem(client.post(PARCELS, json=registration, headers=shop), 422, field, 0)
+    assert listing(client, shop) == []
+
+
+@pytest.mark.parametrize("path", [PARCELS, "/api/v1/eta/quotes", "/api/v1/webhooks"])
+def test_an_empty_body_is_a_documented_400(client, shop, path):
+    problem(client.post(path, data=b"", content_type="application/json", headers=shop), 400)
+    answers = client.get("/api/openapi.json").get_json()["paths"][path]["post"]["responses"]
+    assert answers["400"]["content"]["application/problem+json"]
