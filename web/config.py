@@ -15,6 +15,13 @@ DEFAULTS: dict[str, Any] = {
     # left dead by a database restart then fails one request with a 503 before it is replaced).
     "DB_POOL_PRE_PING": True,
     "DB_POOL_PING_IDLE_SECONDS": 10.0,
+    # PostgreSQL streaming replicas for reads (web/replicas.py): comma-separated URLs; one further behind
+    # than REPLICA_MAX_LAG_SECONDS, or down, is skipped until a check (every REPLICA_CHECK_SECONDS) finds it
+    # well; a client that wrote reads past its write for READ_YOUR_WRITES_SECONDS.
+    "DATABASE_REPLICA_URLS": "",
+    "REPLICA_MAX_LAG_SECONDS": 5.0,
+    "REPLICA_CHECK_SECONDS": 1.0,
+    "READ_YOUR_WRITES_SECONDS": 30.0,
     "SECRET_KEY": "dev-only-change-me",
     "LOG_LEVEL": "INFO",
     "JSON_LOGS": True,

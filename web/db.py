@@ -76,6 +76,9 @@ def init_app(app: Flask) -> None:
     url = app.config["DATABASE_URL"] or default_url()
     app.extensions["silkway.db"] = Database(url, pool_options(app, url))
     app.teardown_appcontext(_close_session)
+    from web import replicas  # it builds on this module: reads from DATABASE_REPLICA_URLS
+
+    replicas.init_app(app, app.extensions["silkway.db"])
 
 
 def pool_options(app: Flask, url: str) -> dict[str, Any]:
@@ -94,12 +97,14 @@ def lookup_view(number: str) -> PublicParcel | None:
     """The public view of the parcel carrying ``number``, for a lookup (the API, the tracking pages).
 
     On PostgreSQL it runs on a pooled driver connection of its own, with no session around it
-    (tracking.queries.lookup_public_parcel); on SQLite through the request's session, which reads
-    DEFERRED.
+    (tracking.queries.lookup_public_parcel), on a healthy replica when there is one (web.replicas); on
+    SQLite through the request's session, which reads DEFERRED.
     """
     db = database()
     if db.engine.dialect.name == "postgresql":
-        return lookup_public_parcel(db.engine, number)
+        from web.replicas import on_reader  # it builds on this module
+
+        return on_reader(lambda engine: lookup_public_parcel(engine, number))
     return public_parcel(get_session(), number)
 
 

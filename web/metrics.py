@@ -25,6 +25,7 @@ from prometheus_client import (
     REGISTRY,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
 )
@@ -50,6 +51,11 @@ PARSE_ERRORS = Counter(
 )
 JOB_RUNS = Counter("silkway_job_runs_total", "scheduler job runs by result", ["job", "status"])
 JOB_SECONDS = Histogram("silkway_job_seconds", "scheduler job duration", ["job"])
+# web/replicas.py: how far each replica is behind the primary (+Inf while unreachable), and where reads went
+REPLICA_LAG = Gauge(
+    "silkway_db_replica_lag_seconds", "replay lag per replica", ["replica"], multiprocess_mode="livemax"
+)
+DB_READS = Counter("silkway_db_reads_total", "routed reads by where they ran", ["target"])
 
 
 class BacklogCollector(Collector):

@@ -22,6 +22,7 @@ from web.errors import Problem, check_no_nul, json_response
 from web.eta.engine import current_engine
 from web.eta.lookup import parcel_eta_by_number
 from web.openapi import BEARER, spec
+from web.replicas import reading
 
 bp = Blueprint("eta_api", __name__)
 MAX_QUOTES = 1000
@@ -83,7 +84,7 @@ def get_parcel_eta(tracking_number: str) -> Response:
     now = datetime.now(UTC)
     as_of = _instant(raw, "as_of", AS_OF, now) if raw is not None else now
     limits.check_misses(1)  # a number not found costs one unit of the misses budget, as on /parcels/{n}
-    answer = parcel_eta_by_number(get_session(), tracking_number, as_of)
+    answer = reading(lambda session: parcel_eta_by_number(session, tracking_number, as_of))
     if answer is None:
         limits.charge_misses(1)
         raise not_found(tracking_number)

@@ -51,6 +51,7 @@ from web.db import commit_unit, get_session
 from web.errors import Problem, check_carrier_code, check_no_nul, json_response
 from web.feeds.webhook_sender import resolve_host
 from web.openapi import BEARER, spec
+from web.replicas import reading
 
 bp = Blueprint("merchants_api", __name__)
 RETRIES = 3
@@ -292,7 +293,8 @@ def list_own_parcels() -> Response:
         if len(values) != 2 or not isinstance(values[0], str):
             raise invalid_query("cursor", "not a cursor this API gave out")
         after = (query_moment("cursor", values[0]), cursor_id(values[1]))
-    rows = list_parcels(get_session(), principal.merchant_id, where, limit + 1, after)
+    merchant_id = principal.merchant_id
+    rows = reading(lambda session: list_parcels(session, merchant_id, where, limit + 1, after))
     page = rows[:limit]
     next_cursor = None
     if len(rows) > limit:

@@ -13,10 +13,11 @@ from tracking.numbers import recognize
 from tracking.queries import PublicParcel
 from web.access import public_limits as limits
 from web.api.schemas import ParcelOut, ProblemBody, TrackingNumberOut
-from web.db import get_session, lookup_view
+from web.db import lookup_view
 from web.errors import Problem, json_response
 from web.eta.lookup import parcel_eta
 from web.openapi import spec
+from web.replicas import reading
 
 bp = Blueprint("public_api", __name__)
 log = logging.getLogger("silkway.eta")
@@ -82,7 +83,7 @@ def get_parcel(tracking_number: str) -> Response:
     if view is None:
         raise not_found(tracking_number)
     # The session is only opened if the ETA engine is due to look for a newer model (once a minute).
-    return json_response(parcel_json(view, parcel_eta(get_session(), view)))
+    return json_response(parcel_json(view, reading(lambda session: parcel_eta(session, view))))
 
 
 @bp.get("/api/v1/tracking-numbers/<path:number>")

@@ -36,6 +36,7 @@ from tracking.statuses import Status
 from tracking.types import utcnow
 from web.db import get_session
 from web.pages.eta_provider import EtaProvider, eta_provider, provided_eta
+from web.replicas import reading
 
 bp = Blueprint("dashboard", __name__)
 log = logging.getLogger("silkway.dashboard")
@@ -119,15 +120,21 @@ def overview() -> Response:
         session.pop(SESSION_KEY, None)
         return redirect(url_for("dashboard.login_form"))  # type: ignore[return-value]
     assert key.merchant_id is not None and key.merchant is not None
-    counts = status_counts(db, key.merchant_id)
+    merchant_id, name = key.merchant_id, key.merchant.name
+    counts, chart, delayed = reading(  # the lists from a replica when one is healthy (web/replicas.py)
+        lambda lists: (
+            status_counts(lists, merchant_id),
+            in_flight_chart(lists, merchant_id, utcnow()),
+            delayed_parcels(lists, merchant_id),
+        )
+    )
     ordered = [(s.value, counts.get(s.value, 0)) for s in Status if counts.get(s.value)]
-    chart = in_flight_chart(db, key.merchant_id, utcnow())
     return page(
         "dashboard.html",
-        merchant=key.merchant.name,
+        merchant=name,
         counts=ordered,
         total=sum(counts.values()),
-        delayed=delayed_parcels(db, key.merchant_id),
+        delayed=delayed,
         chart=chart,
     )
 

@@ -18,12 +18,13 @@ from routing.eta import EtaAnswer
 from tracking.numbers import format_examples, normalize, recognize
 from tracking.queries import PublicParcel
 from web.access import public_limits as limits
-from web.db import get_session, lookup_view
+from web.db import lookup_view
 from web.pages.customs import waiting_for_payment
 from web.pages.i18n import LANGUAGES, current_language
 from web.pages.journey import page_threshold
 from web.pages.map_svg import basemap_svg
 from web.pages.parcel_view import eta_for, parcel_page, summary
+from web.replicas import reading
 
 log = logging.getLogger("silkway.web.pages")
 
@@ -127,8 +128,8 @@ def track(tracking_number: str) -> Any:
     (view,) = limits.looked_up([number], _lookup)  # an unknown or malformed number costs one miss
     if view is None:
         return _unknown(tracking_number, number, 404 if well_formed(number) else 400)
-    session = get_session()
-    page = parcel_page(view, _eta(session, view), current_language(), threshold=page_threshold(session))
+    language = current_language()
+    page = reading(lambda db: parcel_page(view, _eta(db, view), language, threshold=page_threshold(db)))
     return render_template("track.html", view=view, page=page)
 
 
