@@ -333,3 +333,26 @@ def test_a_merchant_registering_a_parcel_may_name_the_shopper_to_notify(
     (confirmation,) = smtp.inbox.take()
     assert confirmation["To"] == STORED
     assert confirmation["Subject"] == f"Подтвердите подписку на посылку {NUMBER}"
+
+
+def test_retention_deletes_the_address_once_tracking_ended_plus_the_period(
+    mail_app: Flask, client: FlaskClient, scan: Callable[..., None]
+) -> None:
+    from sqlalchemy import select
+
+    from tracking import models
+    from web.worker.retention import prune_job
+
+    scan(NUMBER, "delivered", "recipient", ago(days=40))
+    scan("LX299455986CN", "delivered", "recipient", ago(days=3))
+    for number in (NUMBER, "LX299455986CN"):
+        assert (
+            client.post(f"/api/v1/parcels/{number}/subscriptions", json={"email": ADDRESS}).status_code == 202
+        )
+    with mail_app.app_context():
+        prune_job(mail_app, utcnow())
+        session = mail_app.extensions["silkway.db"].session()
+        left = session.scalars(select(models.MailSubscription.email)).all()
+        mails = session.scalars(select(models.MailMessage.kind)).all()
+        session.close()
+    assert left == [STORED] and mails == ["confirm"]  # the parcel delivered 40 days ago is forgotten
