@@ -42,8 +42,15 @@ RETURNED = (Status.EXCEPTION, "returned")
 
 
 def parse(raw: bytes, content_type: str, carrier: str) -> ParseResult:
-    """Parse one CDEK webhook or an array of them into events; non-status webhooks are counted as ignored."""
+    """Parse one CDEK webhook or an array of them into events; non-status webhooks are counted as ignored.
+
+    The answer of ``GET /v2/orders?cdek_number=`` (``{"entity": {"cdek_number", "statuses": [{"code",
+    "name", "date_time", "city"}, ...]}, "requests": [...]}``, what the CDEK connector pulls) is read
+    too: each status is one item, as if it had come as an ORDER_STATUS webhook.
+    """
     doc = load_json(raw)
+    if isinstance(doc, dict) and isinstance(doc.get("entity"), dict):
+        return _order(doc["entity"], carrier)
     hooks = doc if isinstance(doc, list) else [doc] if isinstance(doc, dict) else None
     if hooks is None:
         raise PayloadError("expected a CDEK webhook object or an array of them")
@@ -60,6 +67,27 @@ def parse(raw: bytes, content_type: str, carrier: str) -> ParseResult:
             result.ignored += 1
             continue
         add_or_reject(result, index, partial(status_event, hook.get("attributes"), carrier))
+    return result
+
+
+def _order(entity: dict[str, Any], carrier: str) -> ParseResult:
+    statuses = entity.get("statuses")
+    if not isinstance(statuses, list):
+        raise PayloadError("a CDEK order needs a statuses array")
+    result = ParseResult()
+    flags = {flag: entity.get(flag) for flag in RETURN_FLAGS}
+    for index, status in enumerate(statuses):
+        if not isinstance(status, dict):
+            result.reject(index, "each status must be a JSON object")
+            continue
+        attributes = {
+            **flags,
+            "cdek_number": entity.get("cdek_number"),
+            "code": status.get("code"),
+            "status_date_time": status.get("date_time"),
+            "city": status.get("city"),
+        }
+        add_or_reject(result, index, partial(status_event, attributes, carrier))
     return result
 
 

@@ -75,13 +75,27 @@ def carrier_of(number: str) -> str | None:
     return best.carrier if best is not None and best.confidence >= CONFIDENT else None
 
 
+def readings(number: str) -> list[str]:
+    """Every carrier a reading of the number that passes its checks names, best first."""
+    found: list[str] = []
+    for candidate in recognize(number).candidates:
+        if candidate.passes_checks and candidate.carrier not in found:
+            found.append(candidate.carrier)
+    return found
+
+
 def route(number: str, rules: Sequence[Rule], carrier: str | None = None) -> Route | None:
-    """The first configured connector that reports on the number's carrier (``rules`` in order of
-    preference: a carrier's own connector before an aggregator), or None when none does."""
-    carrier = carrier or carrier_of(number)
+    """The first configured connector that reports on the number (``rules`` in order of preference: a
+    carrier's own connector before an aggregator), or None when none does. A carrier's own connector takes
+    a number any passing reading gives to that carrier (ten digits: CDEK's); an aggregator is told the
+    carrier only when the number names it with confidence (``carrier_of``), else detects it."""
+    possible = [carrier] if carrier else readings(number)
     for rule in rules:
-        if rule.takes(carrier):
-            return Route(rule.connector, carrier)
+        if rule.carriers is None:
+            return Route(rule.connector, carrier or carrier_of(number))
+        hit = next((c for c in possible if c in rule.carriers), None)
+        if hit is not None:
+            return Route(rule.connector, hit)
     return None
 
 

@@ -15,9 +15,12 @@ CDEK_ONLY = Rule("cdek", frozenset({"cdek"}))
 
 
 def test_a_number_goes_to_its_carriers_own_connector_before_an_aggregator() -> None:
-    assert connectors.route("1234567890", [CDEK_ONLY, AGGREGATOR], carrier="cdek") == Route("cdek", "cdek")
-    # Ten digits are only a weak guess at CDEK: the aggregator gets it, and detects the carrier itself.
-    assert connectors.route("1234567890", [CDEK_ONLY, AGGREGATOR]) == Route("track17", None)
+    # Ten digits are only a weak guess at CDEK: CDEK's own connector takes it, an aggregator is not told.
+    assert connectors.route("1234567890", [CDEK_ONLY, AGGREGATOR]) == Route("cdek", "cdek")
+    assert connectors.route("1234567890", [AGGREGATOR]) == Route("track17", None)
+    assert connectors.route("LP00123456789012", [Rule("yanwen", frozenset({"yanwen"}))]) == Route(
+        "yanwen", "yanwen"
+    )
     assert connectors.route("RX747628194CN", [CDEK_ONLY, AGGREGATOR]) == Route("track17", "china_post")
     assert connectors.route("RX747628194CN", [CDEK_ONLY]) is None
     assert connectors.route("RX747628194CN", []) is None

@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from flask import Flask
 from sqlalchemy.orm import Session
@@ -34,6 +34,7 @@ from tracking.feeds import backoff_seconds
 from tracking.types import utcnow
 from web.connectors.aftership import AfterShip
 from web.connectors.cainiao import Cainiao
+from web.connectors.cdek import Cdek
 from web.connectors.settings import ConnectorConfig, configured, setting
 from web.connectors.track17 import ConnectorFailed, Item, Track17
 from web.db import Database, commit_unit
@@ -93,7 +94,12 @@ class DrainResult:
         )
 
 
-def build(config: ConnectorConfig, pull: PullSettings, poll_seconds: float = 4 * 3600.0) -> Service:
+def build(
+    config: ConnectorConfig,
+    pull: PullSettings,
+    poll_seconds: float = 4 * 3600.0,
+    extra: Mapping[str, Any] | None = None,
+) -> Service:
     """The client of a configured connector, with its own token bucket (rate, burst 1: evenly spaced)."""
     limits = dict(pull.values.get("PULL_RATE_LIMITS") or {})
     limits[config.name] = [config.rate_per_second, 1]
@@ -104,6 +110,15 @@ def build(config: ConnectorConfig, pull: PullSettings, poll_seconds: float = 4 *
         return AfterShip(config, client)
     if config.name == "cainiao":
         return Cainiao(config, client, float(poll_seconds))
+    if config.name == "cdek":
+        cdek = extra or {}
+        return Cdek(
+            config,
+            client,
+            str(cdek.get("CDEK_CLIENT_SECRET") or ""),
+            cdek.get("CDEK_WEBHOOK_URL"),
+            float(cdek.get("CDEK_POLL_SECONDS") or poll_seconds),
+        )
     raise ValueError(f"no client for connector {config.name!r}")
 
 
@@ -113,7 +128,11 @@ def runtime(app: Flask) -> list[Connector]:
     if found is None:
         pull = PullSettings.from_config(app.config)
         poll = float(setting(app.config, "CAINIAO_POLL_SECONDS"))
-        found = [Connector(build(c, pull, poll)) for c in configured(app.config)]
+        cdek = {
+            key: setting(app.config, key)
+            for key in ("CDEK_CLIENT_SECRET", "CDEK_WEBHOOK_URL", "CDEK_POLL_SECONDS")
+        }
+        found = [Connector(build(c, pull, poll, cdek)) for c in configured(app.config)]
         app.extensions["silkway.connectors"] = found
     return found
 

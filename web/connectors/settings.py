@@ -3,8 +3,9 @@
 17TRACK is on when ``TRACK17_API_KEY`` is set (the key of the 17TRACK API account, sent as the ``17token``
 header), AfterShip when ``AFTERSHIP_API_KEY`` is (sent as ``as-api-key``); ``*_API_URL`` is each one's
 base URL (tests point it at a local server). Cainiao's per-number query is on when ``CAINIAO_QUERY_URL``
-is set (its public tracking endpoint takes no key). The order of ``rules`` is the order of preference
-when several connectors report on a number: a carrier's own (Cainiao, for Cainiao's numbers) before the
+is set (its public tracking endpoint takes no key), CDEK's when ``CDEK_CLIENT_ID`` and
+``CDEK_CLIENT_SECRET`` are (OAuth client credentials). The order of ``rules`` is the order of preference
+when several connectors report on a number: a carrier's own (Cainiao's, CDEK's) before the
 aggregators, 17TRACK then AfterShip (any carrier).
 """
 
@@ -32,6 +33,13 @@ DEFAULTS: dict[str, Any] = {
     "CAINIAO_QUERY_URL": None,
     "CAINIAO_RATE_PER_SECOND": 1.0,
     "CAINIAO_POLL_SECONDS": 4 * 3600.0,
+    # CDEK API v2: OAuth client credentials; an order's statuses pulled by CDEK number (no published limit).
+    "CDEK_CLIENT_ID": None,
+    "CDEK_CLIENT_SECRET": None,
+    "CDEK_API_URL": "https://api.cdek.ru",
+    "CDEK_WEBHOOK_URL": None,
+    "CDEK_RATE_PER_SECOND": 2.0,
+    "CDEK_POLL_SECONDS": 4 * 3600.0,
     # How long one scheduler tick may spend calling the services.
     "CONNECTORS_BUDGET_SECONDS": 20.0,
 }
@@ -58,6 +66,7 @@ def setting(config: Mapping[str, Any], key: str) -> Any:
 # holds its key, else its URL), the most numbers a call takes, the carriers it reports on (None: any).
 CONNECTORS: tuple[tuple[str, str, str, int, frozenset[str] | None], ...] = (
     ("cainiao", "CAINIAO", "QUERY_URL", 1, frozenset({"cainiao"})),
+    ("cdek", "CDEK", "CLIENT_ID", 1, frozenset({"cdek"})),
     ("track17", "TRACK17", "API_KEY", 40, None),
     ("aftership", "AFTERSHIP", "API_KEY", 1, None),
 )
