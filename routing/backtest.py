@@ -11,15 +11,14 @@ from typing import Protocol
 
 import numpy as np
 
+from routing.checkpoints import CHECKPOINTS, checkpoint_time
 from routing.errors import RoutingError
 from routing.eta import EtaEngine
 from routing.learning import learn
 from routing.network import Network
 from routing.remaining import arrival_time
-from routing.tracks import ParcelTrack, TrackScan, aware
+from routing.tracks import ParcelTrack, aware
 
-CHECKPOINTS = ("first_scan", "after_export", "after_import")
-CHINA = frozenset({"CN", "HK"})
 BASELINES = ("network prior", "service median")
 
 
@@ -116,19 +115,6 @@ class BacktestReport:
         if shown:
             lines.append(f"learned MAE / better baseline's: {shown}")
         return "\n".join(lines)
-
-
-def checkpoint_time(track: ParcelTrack, checkpoint: str, delivered_at: datetime) -> datetime | None:
-    """When a checkpoint was reached: the first scan, the first scan outside China, the first departure
-    from a Russian place (the parcel cleared import); None if not reached before delivery."""
-    scans = [s for s in track.scans_until(delivered_at) if not s.is_delivered and aware(s.at) < delivered_at]
-    tests: dict[str, Callable[[TrackScan], bool]] = {
-        "first_scan": lambda s: True,
-        "after_export": lambda s: s.country is not None and s.country not in CHINA,
-        "after_import": lambda s: s.country == "RU" and (s.is_departure or s.substatus == "customs_cleared"),
-    }
-    found = next((s for s in scans if tests[checkpoint](s)), None)
-    return aware(found.at) if found else None
 
 
 def pinball_hours(guess: Quantiles, truth: datetime) -> float:

@@ -12,6 +12,8 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
+from routing.calibration import calibrated
+from routing.checkpoints import checkpoint_at
 from routing.errors import NoEstimate, NoRoute, RoutingError
 from routing.factors import Factor, factors
 from routing.holidays_calendar import FloatArray, from_hours, to_hours
@@ -227,10 +229,16 @@ class EtaEngine:
         return through_pauses(found, as_of, calendar) if calendar is not None else found
 
     def _explained(self, estimate: EtaEstimate, track: ParcelTrack, as_of: datetime) -> EtaEstimate:
-        """``estimate`` with its factors (``routing.factors``)."""
+        """``estimate`` with its window calibrated at the parcel's checkpoint (``routing.calibration``)
+        and its factors (``routing.factors``)."""
+        checkpoint = checkpoint_at(track, as_of)
+        correction = self.model.calibration.get(checkpoint) if checkpoint else None
+        p10, p90 = estimate.p10, estimate.p90
+        if correction is not None:
+            p10, p90 = calibrated(p10, estimate.p50, p90, as_of, correction)
         found = factors(self.network, self.model, track, as_of, estimate.p50, estimate.route,
                         estimate.basis == MILESTONE)
-        return dataclasses.replace(estimate, factors=found)
+        return dataclasses.replace(estimate, p10=p10, p90=p90, factors=found)
 
     def _by_route_or_say_why(self, track: ParcelTrack, as_of: datetime) -> EtaEstimate:
         """The Monte Carlo answer, or NoEstimate saying why neither way could tell."""

@@ -22,8 +22,10 @@ from datetime import datetime
 import networkx as nx
 import numpy as np
 
+from routing.calibration import fit_calibration, held_out
 from routing.censored import censored_fit
 from routing.distributions import LogNormal
+from routing.eta import EtaEngine
 from routing.holidays_calendar import FloatArray, schedule_data
 from routing.model import LearnedTime, LegTimeModel
 from routing.network import Network, TimeRange
@@ -194,13 +196,22 @@ def _two_pass(
 
 
 def learn(
-    tracks: Iterable[ParcelTrack], network: Network, as_of: datetime, catalog: ServiceCatalog | None = None
+    tracks: Iterable[ParcelTrack], network: Network, as_of: datetime, catalog: ServiceCatalog | None = None,
+    calibrate: bool = True,
 ) -> LegTimeModel:
-    """The whole model from parcels' scans up to ``as_of``: legs and dwells, and hours to arrival by
-    milestone; its version covers both."""
+    """The whole model from parcels' scans up to ``as_of``: legs and dwells, hours to arrival by milestone
+    and, with ``calibrate``, the split-conformal corrections of its windows by checkpoint (held-out
+    parcels told by a model learned from the others: ``routing.calibration``); its version covers all."""
     tracks = list(tracks)
     model = fit(observations_from_tracks(tracks, as_of), network, as_of, catalog=catalog)
     remaining = fit_remaining(tracks, as_of)
-    digest = hashlib.sha256((model.version + remaining.digest()).encode()).hexdigest()[:10]
+    corrections: dict[str, float] = {}
+    if calibrate:
+        held = [t for t in tracks if held_out(t)]
+        others = learn([t for t in tracks if not held_out(t)], network, as_of, catalog, calibrate=False)
+        corrections = fit_calibration(held, as_of, EtaEngine(network, others, catalog).in_flight)
+    calibration = json.dumps(corrections, sort_keys=True) if corrections else ""
+    text = model.version + remaining.digest() + calibration
+    digest = hashlib.sha256(text.encode()).hexdigest()[:10]
     version = f"{aware(as_of):%Y%m%dT%H%M%SZ}-{digest}"
-    return dataclasses.replace(model, version=version, remaining=remaining)
+    return dataclasses.replace(model, version=version, remaining=remaining, calibration=corrections)

@@ -66,6 +66,8 @@ class LegTimeModel:
     settings: Mapping[str, float] = field(default_factory=dict)
     # Hours to arrival by milestone, for parcels under way (None: answer from the legs and dwells alone).
     remaining: RemainingModel | None = None
+    # Split-conformal corrections of [p10, p90] in hours by checkpoint (routing.calibration).
+    calibration: Mapping[str, float] = field(default_factory=dict)
 
     @classmethod
     def prior(cls) -> LegTimeModel:
@@ -90,6 +92,7 @@ class LegTimeModel:
             "legs": {key: value.to_dict() for key, value in sorted(self.legs.items())},
             "dwells": {key: value.to_dict() for key, value in sorted(self.dwells.items())},
             **({"remaining": self.remaining.to_dict()} if self.remaining is not None else {}),
+            **({"calibration": dict(self.calibration)} if self.calibration else {}),
         }
 
     @classmethod
@@ -104,4 +107,5 @@ class LegTimeModel:
             dwells={k: LearnedTime.from_dict(v) for k, v in data.get("dwells", {}).items()},
             settings={k: float(v) for k, v in data.get("settings", {}).items()},
             remaining=RemainingModel.from_dict(data["remaining"]) if data.get("remaining") else None,
+            calibration={k: float(v) for k, v in data.get("calibration", {}).items()},
         )

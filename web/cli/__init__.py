@@ -224,6 +224,7 @@ def eta_refresh(as_of: str | None) -> None:
     """Re-learn the leg-time model from the database now (the scheduler also does this hourly)."""
     from datetime import UTC, datetime
 
+    from routing.calibration import corrections_text
     from web.eta.learning import LEARNING_MAX_PARCELS, learn
 
     limit = int(current_app.config.get("LEARNING_MAX_PARCELS", LEARNING_MAX_PARCELS))
@@ -238,6 +239,7 @@ def eta_refresh(as_of: str | None) -> None:
             if model.remaining is not None
             else ""
         )
+        + (f"; windows calibrated: {corrections_text(model.calibration)}" if model.calibration else "")
     )
 
 
