@@ -124,7 +124,7 @@ def _queue(
             )
         ).all()
         waiting.update({sub: (mail_id, payload) for sub, mail_id, payload in rows})
-    merged: list[dict[str, Any]] = []
+    merged: dict[tuple[str, str], list[int]] = {}  # (kind, payload) -> the waiting mails given them
     fresh: list[dict[str, Any]] = []
     for sub in ids:
         kind, extra = mails[sub]
@@ -132,7 +132,7 @@ def _queue(
             mail_id, payload = waiting[sub]
             before = json.loads(payload)
             body = {**before, **extra, "kinds": [*before.get("kinds", []), kind]}
-            merged.append({"id": mail_id, "kind": kind, "payload": json.dumps(body)})
+            merged.setdefault((kind, json.dumps(body)), []).append(mail_id)
         else:
             fresh.append(
                 {
@@ -144,12 +144,18 @@ def _queue(
                     "next_attempt_at": now + delay,
                 }
             )
-    if merged:
-        session.execute(update(m), merged)
+    for (kind, payload), mail_ids in merged.items():  # a batch's parcels mostly say the same
+        _update_in(session, m, mail_ids, {"kind": kind, "payload": payload})
     if fresh:
         session.execute(insert(m), fresh)
     session.flush()
     return len(fresh)
+
+
+def _update_in(session: Session, model: Any, ids: list[int], values: dict[str, Any]) -> None:
+    """The same values on many rows, a statement per chunk of ids (not one per row)."""
+    for start in range(0, len(ids), CHUNK):
+        session.execute(update(model).where(model.id.in_(ids[start : start + CHUNK])).values(values))
 
 
 def _live_subscriptions(session: Session, parcel_ids: list[int]) -> list[Any]:
@@ -180,17 +186,17 @@ def enqueue_changes(
     if not entered:
         return 0
     mails: dict[int, tuple[str, dict[str, Any]]] = {}
-    once: list[dict[str, Any]] = []
+    once: dict[str, list[int]] = {}  # sent_kinds -> the subscriptions given them
     for sub_id, parcel_id, sent in _live_subscriptions(session, sorted(entered)):
         kind, status, substatus = entered[parcel_id]
         kinds = [k for k in sent.split(",") if k]
         if kind in ONCE:
             if kind in kinds:
                 continue
-            once.append({"id": sub_id, "sent_kinds": ",".join(sorted({*kinds, kind}))})
+            once.setdefault(",".join(sorted({*kinds, kind})), []).append(sub_id)
         mails[sub_id] = (kind, {"status": status, "substatus": substatus})
-    if once:
-        session.execute(update(models.MailSubscription), once)
+    for sent_kinds, sub_ids in once.items():
+        _update_in(session, models.MailSubscription, sub_ids, {"sent_kinds": sent_kinds})
     return _queue(session, mails, now, window) if mails else 0
 
 
