@@ -35,8 +35,10 @@ from routing.tracks import ParcelTrack, aware, stays
 MAX_FACTORS = 3
 MIN_EFFECT_HOURS = 2.0  # smaller effects are not worth a sentence
 MIN_WAIT_HOURS = 24.0  # a timetable is worth naming when it makes the parcel wait a day or more
-HOLIDAY_NAMES = {"cn_new_year": "The Spring Festival pause in China", "ru_new_year":
-                 "The New Year holidays in Russia"}
+HOLIDAY_NAMES = {
+    "cn_new_year": "The Spring Festival pause in China",
+    "ru_new_year": "The New Year holidays in Russia",
+}
 VEHICLES = {"rail": "train", "air": "flight", "sea": "ship", "truck": "truck"}
 
 
