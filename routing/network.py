@@ -18,10 +18,14 @@ from routing.network_checks import check_network_data
 DATA_DIR = Path(__file__).parent / "data"
 NETWORK_FILE = DATA_DIR / "network.json"
 SUPPLEMENT_FILE = DATA_DIR / "network_supplement.json"
+# Russia → China (issue 17): places, legs and sources of the other direction, merged like the supplement.
+REVERSE_FILE = DATA_DIR / "network_reverse.json"
 NAMES_FILE = DATA_DIR / "place_names.json"
 
 # Roles on the Russian side where parcels wait for customs, sorting or delivery.
 IMPORT_EXCHANGE_ROLES = frozenset({"import_exchange", "import_exchange_and_sorting"})
+# China Post's exchange offices where Russia → China mail meets Chinese import customs.
+CN_IMPORT_EXCHANGE_ROLE = "import_exchange_cn"
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +74,8 @@ class Leg:
     estimate: bool = True
     active: bool = True
     border_dwell: Mapping[str, Any] | None = None
+    # Which way the leg's parcels flow: "CN>RU" (the research draft) or "RU>CN" (network_reverse.json).
+    flow: str = "CN>RU"
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +170,7 @@ def _leg(edge: Mapping[str, Any], places: Mapping[str, Place]) -> Leg:
         estimate=bool(edge.get("estimate", True)),
         active=bool(edge.get("active", True)) and a.active and b.active,
         border_dwell=edge.get("border_or_customs_dwell_hours"),
+        flow=str(edge.get("flow", "CN>RU")),
     )
 
 
@@ -172,9 +179,10 @@ def network_from_dict(
     supplement: Mapping[str, Any] | None = None,
     names: Mapping[str, Iterable[str]] | None = None,
 ) -> Network:
-    """Validate network data (plus optional supplementary edges and place names) and build the graph."""
+    """Validate network data (plus supplementary nodes, edges and place names) and build the graph."""
     merged = dict(data)
     if supplement:
+        merged["nodes"] = [*data.get("nodes", []), *supplement.get("nodes", [])]
         merged["edges"] = [*data.get("edges", []), *supplement.get("edges", [])]
         merged["sources"] = {**data.get("sources", {}), **supplement.get("sources", {})}
     problems = check_network_data(merged)
@@ -211,7 +219,13 @@ def _read_json(path: Path) -> Any:
 def load_network(path: str | None = None) -> Network:
     """Load, validate and cache the network (the bundled data unless ``path`` names another file)."""
     data = _read_json(Path(path) if path else NETWORK_FILE)
-    supplement = _read_json(SUPPLEMENT_FILE) if path is None and SUPPLEMENT_FILE.exists() else None
+    supplement: dict[str, Any] | None = None
+    if path is None:
+        parts = [_read_json(f) for f in (SUPPLEMENT_FILE, REVERSE_FILE) if f.exists()]
+        supplement = {
+            key: [x for part in parts for x in part.get(key, [])] for key in ("nodes", "edges")
+        }
+        supplement["sources"] = {k: v for part in parts for k, v in part.get("sources", {}).items()}
     names: dict[str, list[str]] = {}
     if NAMES_FILE.exists():
         for place_id, entry in _read_json(NAMES_FILE)["places"].items():

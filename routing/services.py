@@ -17,6 +17,8 @@ from routing.errors import NoRoute, UnknownService
 from routing.network import DATA_DIR, Network, TimeRange, load_network
 
 SERVICES_FILE = DATA_DIR / "services.json"
+# Russia → China services (issue 17), with their Chinese destination regions, merged into the catalog.
+REVERSE_SERVICES_FILE = DATA_DIR / "services_reverse.json"
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +35,13 @@ class Service:
     number_hints: tuple[tuple[re.Pattern[str], float], ...] = ()
     sources: tuple[str, ...] = ()
     notes: str = ""
+    origin_country: str = "CN"
+    destination_country: str = "RU"
+
+    @property
+    def flow(self) -> str:
+        """Which way the service carries: "CN>RU" or "RU>CN"; its routes use only legs of that flow."""
+        return f"{self.origin_country}>{self.destination_country}"
 
     def name(self, language: str = "en") -> str:
         """The service's name in ``language`` (en, ru or zh), falling back to English."""
@@ -52,6 +61,8 @@ class Service:
             "code": self.code,
             "name": dict(self.names),
             "mode": self.mode,
+            "origin_country": self.origin_country,
+            "destination_country": self.destination_country,
             "legs": {region: [list(layer) for layer in layers] for region, layers in self.routes.items()},
             "notes": self.notes,
             "sources": list(self.sources),
@@ -94,6 +105,8 @@ def catalog_from_dict(data: Mapping[str, Any]) -> ServiceCatalog:
             number_hints=hints,
             sources=tuple(entry.get("sources", ())),
             notes=entry.get("notes", ""),
+            origin_country=entry.get("origin_country", "CN"),
+            destination_country=entry.get("destination_country", "RU"),
         )
     regions = {code: frozenset(r["places"]) for code, r in data["regions"].items()}
     weights = {k: float(v) for k, v in data["destination_weights"]["weights"].items()}
@@ -102,9 +115,16 @@ def catalog_from_dict(data: Mapping[str, Any]) -> ServiceCatalog:
 
 @lru_cache(maxsize=4)
 def load_services(path: str | None = None) -> ServiceCatalog:
-    """Load and cache the service catalog (the bundled data unless ``path`` names another file)."""
+    """Load and cache the service catalog (the bundled data, both directions, unless ``path`` names
+    another file)."""
     with Path(path or SERVICES_FILE).open(encoding="utf-8") as handle:
-        return catalog_from_dict(json.load(handle))
+        data = json.load(handle)
+    if path is None and REVERSE_SERVICES_FILE.exists():
+        with REVERSE_SERVICES_FILE.open(encoding="utf-8") as handle:
+            reverse = json.load(handle)
+        data["services"] = [*data["services"], *reverse["services"]]
+        data["regions"] = {**data["regions"], **reverse["regions"]}
+    return catalog_from_dict(data)
 
 
 @dataclass(slots=True)
@@ -126,7 +146,7 @@ class Router:
     network: Network
     catalog: ServiceCatalog
     _routes: dict[tuple[str, str, str, bool], tuple[str, ...]] = field(default_factory=dict)
-    _trees: dict[tuple[frozenset[str], str], tuple[dict[str, float], dict[str, list[str]]]] = field(
+    _trees: dict[tuple[frozenset[str], str, str], tuple[dict[str, float], dict[str, list[str]]]] = field(
         default_factory=dict
     )
     _footprints: dict[str, frozenset[str]] = field(default_factory=dict)
@@ -195,10 +215,13 @@ class Router:
     def _find(self, svc: Service, start: str, end: str, resume: bool) -> tuple[str, ...]:
         if not (self.network.is_active(start) and self.network.is_active(end)):
             raise NoRoute(svc.code, start, end)
-        waypoints = [self._expand(layer) for layer in svc.routes.get(self.region_of(end), ())]
+        region = self.region_of(end)
+        if region not in svc.routes:  # a service of the other direction, or one not serving the region
+            raise NoRoute(svc.code, start, end)
+        waypoints = [self._expand(layer) for layer in svc.routes[region]]
         attempts = range(len(waypoints) + 1) if resume else range(1)
         for skip in attempts:
-            path = self._through([[start], *waypoints[skip:], [end]], svc.modes)
+            path = self._through([[start], *waypoints[skip:], [end]], svc.modes, svc.flow)
             if path is not None:
                 return tuple(path)
         raise NoRoute(svc.code, start, end)
@@ -213,13 +236,13 @@ class Router:
                 nodes.append(item)
         return nodes
 
-    def _through(self, layers: list[list[str]], modes: frozenset[str]) -> list[str] | None:
+    def _through(self, layers: list[list[str]], modes: frozenset[str], flow: str) -> list[str] | None:
         """The fastest path visiting one node of each layer in order (dynamic programming over layers)."""
         best: dict[str, tuple[float, list[str]]] = {node: (0.0, [node]) for node in layers[0]}
         for layer in layers[1:]:
             step: dict[str, tuple[float, list[str]]] = {}
             for node, (cost, path) in best.items():
-                dist, paths = self._tree(modes, node)
+                dist, paths = self._tree(modes, node, flow)
                 for target in layer:
                     if target in dist and (target not in step or cost + dist[target] < step[target][0]):
                         step[target] = (cost + dist[target], path + paths[target][1:])
@@ -228,14 +251,16 @@ class Router:
             best = step
         return min(best.values(), key=lambda item: item[0])[1]
 
-    def _tree(self, modes: frozenset[str], source: str) -> tuple[dict[str, float], dict[str, list[str]]]:
-        key = (modes, source)
+    def _tree(
+        self, modes: frozenset[str], source: str, flow: str
+    ) -> tuple[dict[str, float], dict[str, list[str]]]:
+        key = (modes, source, flow)
         if key not in self._trees:
             network = self.network
 
             def weight(u: str, v: str, _data: Mapping[str, Any]) -> float | None:
                 leg = network.leg(u, v, modes)
-                if leg is None or not network.is_active(v):
+                if leg is None or leg.flow != flow or not network.is_active(v):
                     return None
                 dwell = network.place(v).dwell
                 return leg.hours.typical + (dwell.typical if dwell else 0.0)

@@ -20,7 +20,11 @@ def raw() -> dict[str, Any]:
 
 def test_bundled_network_loads_with_sources_and_distances() -> None:
     network = load_network()
-    assert len(network.places) == 95
+    # 95 of the China→Russia draft and two Chinese exchange offices of the reverse corridor.
+    assert len(network.places) == 97
+    assert {p.id for p in network.places.values() if p.role == "import_exchange_cn"} == {
+        "cn_imx_shanghai", "cn_imx_harbin",
+    }
     leg = network.leg("cn_air_hgh", "ru_air_vko")
     assert leg is not None and leg.mode == "air"
     assert 6800 < leg.distance_km < 6950

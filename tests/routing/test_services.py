@@ -17,7 +17,28 @@ def test_every_service_has_names_in_three_languages_and_routes_for_every_region(
     assert {"premium_air", "standard_air", "economy_rail", "sea_rail_far_east"} <= set(catalog.services)
     for service in catalog.services.values():
         assert set(service.names) == {"en", "ru", "zh"}
-        assert set(service.routes) == set(catalog.regions)
+        # Each direction's services route to every region of its destination country.
+        regions = {r for r, places in catalog.regions.items() if all(
+            load_network().place(p).country == service.destination_country for p in places)}
+        assert set(service.routes) == regions
+
+
+def test_russia_to_china_services_route_only_over_reverse_legs() -> None:
+    network = load_network()
+    route = route_for("ru_cn_post_air", "Москва", "上海")
+    assert route == ["ru_moscow", "ru_mmpo_sheremetyevo", "ru_air_svo", "cn_air_pvg", "cn_imx_shanghai",
+                     "cn_shanghai"]
+    leg = network.leg("ru_air_svo", "cn_air_pvg")
+    assert leg is not None and leg.flow == "RU>CN" and leg.frequency == "3/week"
+    assert [s.id for s in network.leg_sources(leg)] == ["INFRANEWS_2023", "SM24_2023"]
+    land = route_for("ru_cn_post_land", "Yekaterinburg", "Shanghai")
+    assert land[:3] == ["ru_yekaterinburg", "ru_zabaikalsk", "cn_manzhouli"] and land[-1] == "cn_shanghai"
+    assert route_for("ru_cn_post_land", "Vladivostok", "Harbin")[1:3] == ["ru_pogranichny", "cn_suifenhe"]
+    # The China → Russia services do not take the reverse legs, nor carry into China.
+    with pytest.raises(NoRoute):
+        route_for("premium_air", "Moscow", "Shanghai")
+    with pytest.raises(NoRoute):
+        route_for("standard_air", "Moscow", "Novosibirsk")
 
 
 def test_economy_rail_crosses_at_manzhouli_although_flying_is_shorter() -> None:

@@ -255,3 +255,30 @@ def test_a_parcel_ready_for_collection_has_arrived_at_that_moment(client, make_k
 def test_backtest_cli_names_a_bad_option(app, args, message):
     result = app.test_cli_runner().invoke(args=["eta", "backtest", *args])
     assert result.exit_code == 2 and message in result.output
+
+
+def test_services_list_both_directions_with_their_countries(client):
+    services = client.get("/api/v1/services").get_json()["services"]
+    pairs = {(s["origin_country"], s["destination_country"]) for s in services}
+    assert pairs == {("CN", "RU"), ("RU", "CN")}
+    reverse = {s["code"] for s in services if s["origin_country"] == "RU"}
+    assert {"ru_cn_post_air", "ru_cn_post_land"} <= reverse
+
+
+def test_a_russian_merchants_quote_moscow_to_shanghai_fits_the_reported_transit(client, make_key):
+    # Reported average transit of Russian Post exports to China: 15-18 days (2023, network_reverse.json).
+    key = make_key("merchant", "Moscow Honey")
+    ship = datetime(2026, 10, 5, 10, tzinfo=UTC)
+    body = {"origin": "Москва", "destination": "上海", "service": "ru_cn_post_air",
+            "ship_at": ship.isoformat()}
+    resp = quote(client, key, body)
+    assert resp.status_code == 200, resp.get_json()
+    answer = resp.get_json()
+    p10, p50, p90 = (datetime.fromisoformat(answer[k]) for k in ("p10", "p50", "p90"))
+    assert ship < p10 < p50 < p90
+    assert timedelta(days=12) <= p50 - ship <= timedelta(days=18)
+    assert p10 - ship <= timedelta(days=15) and p90 - ship >= timedelta(days=18)
+    assert answer["route"][0] == "ru_moscow" and answer["route"][-1] == "cn_shanghai"
+    assert "cn_imx_shanghai" in answer["route"]
+    # A China → Russia service has no route into China.
+    assert quote(client, key, {**body, "service": "premium_air"}).status_code == 422

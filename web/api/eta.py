@@ -234,6 +234,8 @@ def get_services() -> Response:
                 "names": dict(service.names),
                 "mode": service.mode,
                 "modes": sorted(service.modes),
+                "origin_country": service.origin_country,
+                "destination_country": service.destination_country,
                 "legs": {
                     region: [list(layer) for layer in layers] for region, layers in service.routes.items()
                 },

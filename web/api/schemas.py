@@ -278,6 +278,8 @@ class ServiceOut(BaseModel):
     code: str
     name: str
     mode: str
+    origin_country: str = Field(description="ISO 3166 alpha-2 country the service carries from (CN or RU)")
+    destination_country: str = Field(description="ISO 3166 alpha-2 country the service carries to (RU or CN)")
     legs: dict[str, list[list[str]]]
 
 
