@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from tracking import models
@@ -22,6 +22,12 @@ class ParcelFilter:
     statuses: tuple[str, ...] = ()
     delayed: bool | None = None
     updated_since: datetime | None = None
+    reference: str | None = None
+    origin: str | None = None
+    destination: str | None = None
+    carrier: str | None = None
+    created_since: datetime | None = None
+    created_before: datetime | None = None
 
 
 def list_parcels(
@@ -42,10 +48,38 @@ def list_parcels(
         query = query.where(p.stalled_at.is_(None))
     if where.updated_since is not None:
         query = query.where(p.updated_at >= where.updated_since)
+    query = _narrowed(query, where)
     if after is not None:
         moment, parcel_id = after
         query = query.where(or_(p.updated_at > moment, and_(p.updated_at == moment, p.id > parcel_id)))
     return list(session.scalars(query.order_by(p.updated_at, p.id).limit(limit)))
+
+
+def _narrowed(query: Select[models.Parcel], where: ParcelFilter) -> Select[models.Parcel]:
+    """``query`` narrowed by the filter's reference, lane, carrier and creation window."""
+    p = models.Parcel
+    if where.reference is not None:
+        query = query.where(p.reference == where.reference)
+    if where.origin is not None:
+        query = query.where(p.origin == where.origin)
+    if where.destination is not None:
+        query = query.where(p.destination == where.destination)
+    if where.created_since is not None:
+        query = query.where(p.created_at >= where.created_since)
+    if where.created_before is not None:
+        query = query.where(p.created_at < where.created_before)
+    if where.carrier is not None:
+        # The carrier a number was read as (or corrected to), or one that scanned the parcel.
+        named = select(models.Identifier.id).where(
+            models.Identifier.parcel_id == p.id, models.Identifier.carrier_code == where.carrier
+        )
+        scanned = (
+            select(models.ScanEvent.id)
+            .join(models.Carrier, models.Carrier.id == models.ScanEvent.carrier_id)
+            .where(models.ScanEvent.parcel_id == p.id, models.Carrier.code == where.carrier)
+        )
+        query = query.where(or_(named.exists(), scanned.exists()))
+    return query
 
 
 def merchant_parcel(session: Session, merchant_id: int, number: str) -> models.Parcel | None:

@@ -107,7 +107,7 @@ def register(app: Flask) -> None:
     def document() -> Response:
         if "silkway.openapi" not in app.extensions:
             document = common_answers(without_undeclared_422(spec.spec))
-            document = carrier_code_parameters(problems_as_problem_json(document))
+            document = csv_answers(carrier_code_parameters(problems_as_problem_json(document)))
             app.extensions["silkway.openapi"] = without_nul(document)
         return json_response(app.extensions["silkway.openapi"])
 
@@ -160,6 +160,22 @@ def problems_as_problem_json(document: dict[str, Any]) -> dict[str, Any]:
             for status, answer in (operation.get("responses") or {}).items():
                 if status.isdigit() and int(status) >= 400:
                     answer["content"] = {"application/problem+json": {"schema": problem}}
+    return out
+
+
+# Operations whose 200 may also come as text/csv (Accept: text/csv or format=csv): path, method.
+CSV_ANSWERS = {("/api/v1/parcels", "get")}
+
+
+def csv_answers(document: dict[str, Any]) -> dict[str, Any]:
+    """The document with text/csv beside application/json on the answers of CSV_ANSWERS."""
+    out = copy.deepcopy(document)
+    for path, method in CSV_ANSWERS:
+        answer = out.get("paths", {}).get(path, {}).get(method, {}).get("responses", {}).get("200")
+        if answer is not None:
+            answer.setdefault("content", {})["text/csv"] = {
+                "schema": {"type": "string", "description": "a header row, then one row per parcel"}
+            }
     return out
 
 

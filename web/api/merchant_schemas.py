@@ -77,7 +77,7 @@ class RegistrationBody(RootModel[ParcelRegistration | RegistrationBatch | Parcel
     """One parcel, a batch under ``parcels``, or a bare list of parcels."""
 
 
-class MerchantParcel(BaseModel):
+class MerchantParcelFields(BaseModel):
     """A parcel as its merchant sees it."""
 
     id: int
@@ -98,7 +98,7 @@ class MerchantParcel(BaseModel):
     updated_at: datetime
 
 
-class RegisteredParcel(MerchantParcel):
+class RegisteredParcel(MerchantParcelFields):
     """A registered parcel; ``created`` is false when the reference had been registered before."""
 
     created: bool
@@ -127,8 +127,44 @@ class ParcelQuery(BaseModel):
     )
     delayed: bool | None = Field(None, description="true: only stalled parcels; false: only the others")
     updated_since: datetime | None = Field(None, description="ISO 8601 with an offset")
-    limit: int = Field(100, ge=1, le=500)
+    reference: str | None = Field(
+        None, min_length=1, max_length=200, pattern=NOT_BLANK, description="your order reference, exactly"
+    )
+    origin: str | None = Field(
+        None, min_length=1, max_length=200, pattern=NOT_BLANK, description="a city name or place id"
+    )
+    destination: str | None = Field(
+        None, min_length=1, max_length=200, pattern=NOT_BLANK, description="a city name or place id"
+    )
+    carrier: str | None = Field(
+        None,
+        pattern=f"^{CARRIER_CODE_REGEX}$",
+        description="a carrier code: parcels with a number read as that carrier's, or scanned by it",
+    )
+    created_since: datetime | None = Field(None, description="registered at or after (ISO 8601, offset)")
+    created_before: datetime | None = Field(None, description="registered before (ISO 8601, offset)")
+    limit: int = Field(
+        100, ge=1, le=10_000, description="1 to 500 (default 100); as CSV 1 to 10,000 (default 10,000)"
+    )
     cursor: str | None = Field(None, description="next_cursor of the previous page")
+    format: Literal["json", "csv"] | None = Field(
+        None, description="csv: the filtered list as text/csv (as Accept: text/csv asks)"
+    )
+
+
+class ListedEta(BaseModel):
+    """The parcel's delivery estimate now, as GET /api/v1/parcels/{n} tells it."""
+
+    p10: datetime
+    p50: datetime
+    p90: datetime
+
+
+class MerchantParcel(MerchantParcelFields):
+    """A parcel of the merchant's list, with its estimate and the shopper's page."""
+
+    eta: ListedEta | None = Field(description="null when no estimate can be told")
+    url: str | None = Field(description="the public tracking page, {PUBLIC_URL}/track/{tracking_number}")
 
 
 class ParcelPage(BaseModel):
@@ -162,7 +198,7 @@ class CarrierCorrection(BaseModel):
     )
 
 
-class MerchantParcelDetail(MerchantParcel):
+class MerchantParcelDetail(MerchantParcelFields):
     """A parcel with its timeline, newest event first."""
 
     events: list[MerchantEvent]

@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 from flask import Blueprint, Response, current_app, request
 from spectree import Response as Doc
+from sqlalchemy.orm import Session
 
 from tracking import models
 from tracking.accounts import Principal
@@ -45,6 +46,7 @@ from web.api.merchant_schemas import (
     WebhookList,
 )
 from web.api.network_lookup import check_place, check_service
+from web.api.parcel_rows import CSV_LIMIT, LIST_PARAMETERS, csv_text, list_etas, public_url
 from web.api.schemas import ProblemBody
 from web.connectors.settings import rules
 from web.db import commit_unit, get_session
@@ -266,7 +268,58 @@ def parcel_filter() -> ParcelFilter:
             raise invalid_query("delayed", "must be true or false")
         delayed = flag in {"true", "1"}
     since = query_moment("updated_since", args["updated_since"]) if "updated_since" in args else None
-    return ParcelFilter(statuses, delayed, since)
+    moments = {n: query_moment(n, args[n]) for n in ("created_since", "created_before") if n in args}
+    texts: dict[str, str] = {}
+    for name in ("reference", "origin", "destination", "carrier"):
+        if name in args:
+            if not args[name].strip():
+                raise invalid_query(name, "must not be empty")
+            if len(args[name]) > 200:
+                raise invalid_query(name, "must be at most 200 characters")
+            texts[name] = args[name].strip()
+    for name in ("origin", "destination"):
+        if name in texts:
+            try:
+                texts[name] = check_place(texts[name], name)
+            except ValueError as exc:
+                raise invalid_query(name, str(exc)) from None
+    if "carrier" in texts:
+        check_carrier_code(texts["carrier"])
+    return ParcelFilter(
+        statuses,
+        delayed,
+        since,
+        reference=texts.get("reference"),
+        origin=texts.get("origin"),
+        destination=texts.get("destination"),
+        carrier=texts.get("carrier"),
+        created_since=moments.get("created_since"),
+        created_before=moments.get("created_before"),
+    )
+
+
+def wants_csv() -> bool:
+    """Whether the list is asked for as CSV: ``format=csv``, or an Accept preferring text/csv."""
+    chosen = request.args.get("format")
+    if chosen is not None:
+        if chosen not in {"json", "csv"}:
+            raise invalid_query("format", "must be json or csv")
+        return chosen == "csv"
+    return request.accept_mimetypes.best_match(["application/json", "text/csv"]) == "text/csv"
+
+
+def known_parameters_only(known: frozenset[str]) -> None:
+    """A 400 naming every query parameter the operation does not take."""
+    unknown = sorted(set(request.args) - known)
+    if unknown:
+        raise Problem(
+            400,
+            "Unknown Query Parameter",
+            f"unknown query parameter{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}; "
+            f"this operation takes {', '.join(sorted(known))}",
+            errors=[{"field": name, "error": "unknown query parameter"} for name in unknown],
+            slug="unknown-query-parameter",
+        )
 
 
 @bp.get("/api/v1/parcels")
@@ -278,15 +331,25 @@ def parcel_filter() -> ParcelFilter:
     skip_validation=True,
 )
 def list_own_parcels() -> Response:
-    """Your parcels, in order of last update, filtered by `status`, `delayed` and `updated_since`.
+    """Your parcels, in order of last update, each with its `eta` (p10/p50/p90, or null) and public `url`.
 
-    Page with `limit` (up to 500) and the `next_cursor` of the previous page (null on the last page).
-    Reading pages in turn misses none and repeats none; a parcel updated meanwhile reappears later.
+    Filters (all combine): `reference` (exact), `status` (one or several, comma-separated), `delayed`,
+    `origin` and `destination` (a city name or place id: the lane), `carrier` (a number read as, or
+    scanned by, that carrier), `updated_since`, and the creation window `created_since` (inclusive) to
+    `created_before` (exclusive). Any other query parameter is a 400 naming it. Page with `limit` (up to
+    500) and the `next_cursor` of the previous page (null on the last page). Reading pages in turn misses
+    none and repeats none; a parcel updated meanwhile reappears later.
+
+    `Accept: text/csv` or `format=csv` exports the filtered list as CSV (a header row, then one row per
+    parcel; the ETA in `eta_p10`, `eta_p50`, `eta_p90`): up to 10,000 rows (`limit`), the next page's
+    cursor in the `Silkway-Next-Cursor` header when there are more.
     """
     principal = merchant()
     assert principal.merchant_id is not None
+    known_parameters_only(LIST_PARAMETERS)
     where = parcel_filter()
-    limit = query_limit()
+    as_csv = wants_csv()
+    limit = query_limit(CSV_LIMIT, CSV_LIMIT) if as_csv else query_limit()
     after = None
     if request.args.get("cursor"):
         values = decode_cursor(request.args["cursor"])
@@ -294,13 +357,29 @@ def list_own_parcels() -> Response:
             raise invalid_query("cursor", "not a cursor this API gave out")
         after = (query_moment("cursor", values[0]), cursor_id(values[1]))
     merchant_id = principal.merchant_id
-    rows = reading(lambda session: list_parcels(session, merchant_id, where, limit + 1, after))
-    page = rows[:limit]
+    base = str(current_app.config["PUBLIC_URL"])
+
+    def read(session: Session) -> tuple[list[dict[str, Any]], bool]:
+        rows = list_parcels(session, merchant_id, where, limit + 1, after)
+        etas = list_etas(session, rows[:limit])
+        items = [
+            {**(out := parcel_json(p)), "eta": etas[p.id], "url": public_url(base, out["tracking_number"])}
+            for p in rows[:limit]
+        ]
+        return items, len(rows) > limit
+
+    items, more = reading(read)
     next_cursor = None
-    if len(rows) > limit:
-        last = page[-1]
-        next_cursor = encode_cursor(last.updated_at.isoformat(), last.id)
-    return json_response({"parcels": [parcel_json(p) for p in page], "next_cursor": next_cursor})
+    if more:
+        last = items[-1]
+        next_cursor = encode_cursor(last["updated_at"].isoformat(), last["id"])
+    if as_csv:
+        answer = Response(csv_text(items), mimetype="text/csv")
+        answer.headers["Content-Disposition"] = 'attachment; filename="parcels.csv"'
+        if next_cursor is not None:
+            answer.headers["Silkway-Next-Cursor"] = next_cursor
+        return answer
+    return json_response({"parcels": items, "next_cursor": next_cursor})
 
 
 @bp.get("/api/v1/merchant/parcels/<path:tracking_number>")
