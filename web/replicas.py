@@ -173,7 +173,8 @@ class ReplicaSet:
             return ReplicaState(error="not a standby (promoted?)")
         lag = self._lag(replay, primary_lsn, now, None if replay_age is None else float(replay_age))
         healthy = lag <= self.max_lag
-        if replica.state.healthy != healthy:
+        checked_before = replica.state.lag is not None or replica.state.error is not None
+        if replica.state.healthy != healthy and checked_before:
             log.warning("replica %s %s (lag %.1f s)", replica.name, "back" if healthy else "skipped", lag)
         return ReplicaState(healthy=healthy, lag=lag, replay_lsn=replay, error=None if healthy else "lagging")
 
