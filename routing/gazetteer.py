@@ -20,6 +20,7 @@ from geopy.distance import geodesic
 DATA_DIR = Path(__file__).parent / "data"
 NETWORK_FILE = DATA_DIR / "network.json"
 PLACES_FILE = DATA_DIR / "places.json"
+REVERSE_FILE = DATA_DIR / "network_reverse.json"
 
 MatchedBy = Literal["iata", "postcode", "name", "alias", "contains"]
 
@@ -131,6 +132,9 @@ class Gazetteer:
     ) -> Gazetteer:
         """Build the index from network.json's nodes (default routing/data) and data/places.json."""
         network = json.loads(Path(path_to_network_json or NETWORK_FILE).read_text(encoding="utf-8"))
+        if path_to_network_json is None and REVERSE_FILE.exists():  # Russia → China places (issue 17)
+            reverse = json.loads(REVERSE_FILE.read_text(encoding="utf-8"))
+            network = {**network, "nodes": [*network["nodes"], *reverse.get("nodes", [])]}
         extras = json.loads(Path(places_path or PLACES_FILE).read_text(encoding="utf-8"))
         places = [
             Place(

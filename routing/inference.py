@@ -44,12 +44,33 @@ def _known(router: Router, scans: list[TrackScan]) -> list[TrackScan]:
     return [s for s in scans if s.place_id is not None and s.place_id in router.network.places]
 
 
+def into_china(router: Router, known: list[TrackScan]) -> bool:
+    """Whether the scans tell a Russia → China parcel: first scanned in Russia, since then in China."""
+    countries = [router.network.place(str(s.place_id)).country for s in known]
+    return bool(countries) and countries[0] == "RU" and "CN" in countries
+
+
+def _chinese_destinations(router: Router, known: list[TrackScan]) -> dict[str, float]:
+    weights = dict(router.catalog.weights_by_country.get("CN", {}))
+    chinese = [str(s.place_id) for s in known if router.network.place(str(s.place_id)).country == "CN"]
+    if chinese and chinese[-1] in weights:
+        return {chinese[-1]: 1.0}
+    reachable = router.reachable(chinese[-1])
+    weights = {city: w for city, w in weights.items() if city in reachable} or weights
+    top = sorted(weights.items(), key=lambda item: -item[1])[:MAX_DESTINATIONS]
+    total = sum(w for _, w in top)
+    return {city: w / total for city, w in top}
+
+
 def destinations(router: Router, track: ParcelTrack, known: list[TrackScan]) -> dict[str, float]:
-    """Destination candidates: the registered one, a Russian city scanned, else by the cities' shares."""
+    """Destination candidates: the registered one, a Russian city scanned, else by the cities' shares
+    (Chinese cities' shares for a parcel scanned in Russia and then in China)."""
     network = router.network
     registered = _resolve(router, track.destination, "destination")
     if registered:
         return {registered: 1.0}
+    if into_china(router, known) and router.catalog.weights_by_country.get("CN"):
+        return _chinese_destinations(router, known)
     cities = [s.place_id for s in known if s.place_id and network.place(s.place_id).role == "last_mile_city"]
     russian = [s.place_id for s in known if s.place_id and network.place(s.place_id).country == "RU"]
     if cities and network.place(cities[-1]).country == "RU":
@@ -91,6 +112,8 @@ def candidates(router: Router, track: ParcelTrack, as_of: datetime, default_orig
     """Every plausible (service, destination) for a parcel, weighted by how well it explains the scans."""
     known = _known(router, track.scans_until(as_of))
     origin = _resolve(router, track.origin, "origin")
+    if origin is None and into_china(router, known):
+        origin = str(known[0].place_id)  # Russia → China: where it was first scanned in Russia
     if origin is None:
         abroad = [str(s.place_id) for s in known if router.network.place(str(s.place_id)).country != "RU"]
         origin = abroad[0] if abroad else default_origin

@@ -76,6 +76,8 @@ class ServiceCatalog:
     services: Mapping[str, Service]
     regions: Mapping[str, frozenset[str]]
     destination_weights: Mapping[str, float]
+    # The same for the other direction's destinations, by country (issue 17: "CN" for Russia → China).
+    weights_by_country: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
 
     def get(self, code: str, field_name: str = "service") -> Service:
         """The service with this code, or UnknownService naming the field."""
@@ -110,7 +112,11 @@ def catalog_from_dict(data: Mapping[str, Any]) -> ServiceCatalog:
         )
     regions = {code: frozenset(r["places"]) for code, r in data["regions"].items()}
     weights = {k: float(v) for k, v in data["destination_weights"]["weights"].items()}
-    return ServiceCatalog(services, regions, weights)
+    by_country = {
+        country: {k: float(v) for k, v in entry["weights"].items()}
+        for country, entry in data.get("destination_weights_by_country", {}).items()
+    }
+    return ServiceCatalog(services, regions, weights, by_country)
 
 
 @lru_cache(maxsize=4)
@@ -124,6 +130,7 @@ def load_services(path: str | None = None) -> ServiceCatalog:
             reverse = json.load(handle)
         data["services"] = [*data["services"], *reverse["services"]]
         data["regions"] = {**data["regions"], **reverse["regions"]}
+        data["destination_weights_by_country"] = reverse.get("destination_weights_by_country", {})
     return catalog_from_dict(data)
 
 

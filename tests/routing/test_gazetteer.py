@@ -17,7 +17,11 @@ RP_SAMPLE = sample_path("russianpost_getOperationHistory_response_domestic.xml")
 RP_NS = "{http://russianpost.org/operationhistory/data}"
 
 gazetteer = default_gazetteer()
-NODE_IDS = frozenset(node["id"] for node in json.loads(NETWORK_FILE.read_text(encoding="utf-8"))["nodes"])
+NODE_IDS = frozenset(
+    node["id"]
+    for path in (NETWORK_FILE, NETWORK_FILE.with_name("network_reverse.json"))  # both directions (issue 17)
+    for node in json.loads(path.read_text(encoding="utf-8"))["nodes"]
+)
 
 
 def place_of(name: str | None, **kwargs: str) -> str | None:

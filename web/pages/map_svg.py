@@ -58,6 +58,9 @@ def network() -> dict[str, dict[str, Any]]:
     """The corridor network's nodes by id, with their Russian and Chinese names where known."""
     data = resources.files("routing") / "data"
     nodes = {n["id"]: dict(n) for n in json.loads((data / "network.json").read_text("utf-8"))["nodes"]}
+    reverse = data / "network_reverse.json"  # Russia → China places (issue 17)
+    if reverse.is_file():
+        nodes.update((n["id"], dict(n)) for n in json.loads(reverse.read_text("utf-8"))["nodes"])
     names = data / "place_names.json"
     if names.is_file():
         for node_id, other in json.loads(names.read_text("utf-8")).get("places", {}).items():
