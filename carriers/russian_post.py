@@ -39,6 +39,7 @@ from tracking.events import (
     normalize_number,
     well_formed_number,
 )
+from tracking.numbers import origin_of
 from tracking.statuses import Status, parse_status
 
 name = "russian_post"
@@ -156,9 +157,12 @@ def to_event(operation: Operation, carrier: str) -> tuple[ScanEvent, str | None]
     if oper_attr is not None and (not oper_attr.isdigit() or len(oper_attr) > 6):
         raise ItemInvalid("OperAttr", "OperAttr must be a number")
     (status, substatus), attr_name, mapped = classify(oper_type, oper_attr)
+    country = operation.country.upper() if operation.country and _is_alpha2(operation.country) else None
+    origin = origin_of(barcode)
+    if country in (None, "RU") and origin is not None and origin.origin_country == "RU":
+        status, substatus = export_reading(status, substatus)  # Russian export customs, not import
     raw_code = f"{oper_type}.{oper_attr}" if oper_attr is not None else oper_type
     postcode = operation.postcode if operation.postcode and len(operation.postcode) <= 20 else None
-    country = operation.country.upper() if operation.country and _is_alpha2(operation.country) else None
     event = ScanEvent(
         tracking_number=barcode,
         status=status,
@@ -183,6 +187,12 @@ def classify(oper_type: str, oper_attr: str | None) -> tuple[tuple[Status, str],
     if oper_type in types:
         return types[oper_type][0], None, False
     return GENERIC, None, False
+
+
+def export_reading(status: Status, substatus: str) -> tuple[Status, str]:
+    """The reading for a Russian-origin item scanned in Russia: its customs are export customs."""
+    found = _codes_doc()["export_readings"].get(f"{status.value}/{substatus}")
+    return (status, substatus) if found is None else parse_status(found["status"], found["substatus"])
 
 
 def occurred_at(value: str | None, postcode: str | None) -> datetime:
@@ -243,8 +253,14 @@ def _is_alpha2(value: str) -> bool:
 
 
 @cache
-def _codes() -> tuple[dict[str, tuple[tuple[Status, str], str]], dict[str, tuple[tuple[Status, str], str]]]:
+def _codes_doc() -> dict[str, Any]:
     doc: dict[str, Any] = json.loads((DATA / "russian_post_codes.json").read_text(encoding="utf-8"))
+    return doc
+
+
+@cache
+def _codes() -> tuple[dict[str, tuple[tuple[Status, str], str]], dict[str, tuple[tuple[Status, str], str]]]:
+    doc = _codes_doc()
 
     def load(section: dict[str, Any]) -> dict[str, tuple[tuple[Status, str], str]]:
         return {

@@ -295,6 +295,40 @@ def recognize(raw: str) -> Recognition:
     return Recognition(number, any(c.passes_checks for c in candidates), candidates, problems)
 
 
+@dataclass(frozen=True, slots=True)
+class OriginReading:
+    """Where a number says its item was posted: a rule of ``origins`` in data/number_formats.json."""
+
+    format: str
+    origin_country: str
+    carrier: str
+    service: str
+    services: tuple[str, ...]
+
+
+@lru_cache(maxsize=1)
+def _origin_rules() -> tuple[tuple[re.Pattern[str], OriginReading], ...]:
+    data = json.loads(FORMATS_FILE.read_text(encoding="utf-8"))
+    return tuple(
+        (
+            re.compile(rule["pattern"]),
+            OriginReading(rule["format"], rule["origin_country"], rule["carrier"], rule["service"],
+                          tuple(rule.get("services", ()))),
+        )
+        for rule in data.get("origins", {}).get("rules", ())
+    )
+
+
+def origin_of(raw: str) -> OriginReading | None:
+    """The country an S10 number says its item was posted in (Russian-origin items: ``…RU``, EMS ``E…RU``),
+    when a rule fits and the check digit passes; None otherwise."""
+    number = normalize(raw)
+    found = next((reading for rx, reading in _origin_rules() if rx.fullmatch(number)), None)
+    if found is None or expected_s10_check_digit(number[2:10]) != int(number[10]):
+        return None
+    return found
+
+
 def format_examples() -> list[dict[str, str]]:
     """The formats Silkway recognises, each with an example number, for the unknown-number help page."""
     formats = number_formats()
