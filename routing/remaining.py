@@ -84,8 +84,22 @@ def service_hint(track: ParcelTrack, as_of: datetime) -> str:
     return "?"
 
 
+def direction(track: ParcelTrack, at: datetime) -> str:
+    """``RU>CN`` for a Russia → China parcel as known at ``at`` (an S10 number issued in Russia, or a scan
+    in China after one in Russia), else ``""``: China → Russia, the curves' default."""
+    if any(S10.match(n.upper()) and n.upper().endswith("RU") for n in track.numbers_until(at)):
+        return "RU>CN"
+    seen_russia = False
+    for scan in track.scans_until(at):
+        seen_russia = seen_russia or scan.country == "RU"
+        if seen_russia and scan.country in CHINA:
+            return "RU>CN"
+    return ""
+
+
 def keys(track: ParcelTrack, scan: TrackScan, first: datetime) -> list[str]:
-    """The keys of one (parcel, scan), most specific first."""
+    """The keys of one (parcel, scan), most specific first; a Russia → China parcel's keys are its own
+    (prefixed ``RU>CN:``), so that "departed Moscow" is not read as a China → Russia parcel's last mile."""
     at = aware(scan.at)
     hint = service_hint(track, at)
     place = milestone(scan)
@@ -93,7 +107,7 @@ def keys(track: ParcelTrack, scan: TrackScan, first: datetime) -> list[str]:
     band = int(math.log(max(age, 0.0) + 4.0) / math.log(AGE_BASE))
     destination = track.destination or "?"
     region = place.split("|", 1)[0]
-    return [
+    found = [
         f"{hint}/{destination}/{place}/{band}",
         f"{hint}/{destination}/{place}",
         f"{hint}/{place}/{band}",
@@ -101,6 +115,8 @@ def keys(track: ParcelTrack, scan: TrackScan, first: datetime) -> list[str]:
         place,
         f"{region}|{scan.status}",
     ]
+    flow = direction(track, at)
+    return [f"{flow}:{key}" for key in found] if flow else found
 
 
 @dataclass(frozen=True, slots=True)

@@ -157,3 +157,23 @@ def test_a_customs_backlog_moves_in_flight_answers_within_a_day() -> None:
     restored = RemainingModel.from_dict(json.loads(json.dumps(stuck.to_dict())))
     again = restored.quantiles(waiting, at(now)) or []
     assert all(abs(a - b) < timedelta(minutes=1) for a, b in zip(again, after, strict=True))
+
+
+def test_russia_to_china_parcels_have_milestone_keys_of_their_own() -> None:
+    from routing.remaining import direction, keys
+    from routing.tracks import ParcelTrack, TrackScan
+
+    t0 = datetime(2026, 10, 1, tzinfo=UTC)
+    moscow = TrackScan("ru_moscow", "RU", "in_transit", "departed", t0 + timedelta(days=2), None)
+    to_china = ParcelTrack(("EE123456785RU",), None, None, None, (
+        TrackScan("ru_yekaterinburg", "RU", "in_transit", "picked_up", t0, None), moscow))
+    to_russia = ParcelTrack(("RX747628194CN",), None, None, None, (
+        TrackScan("cn_shenzhen", "CN", "in_transit", "departed", t0, None), moscow))
+    assert direction(to_china, moscow.at) == "RU>CN" and direction(to_russia, moscow.at) == ""
+    assert all(k.startswith("RU>CN:") for k in keys(to_china, moscow, t0))
+    assert not any(k.startswith("RU>CN:") for k in keys(to_russia, moscow, t0))
+    # Without a Russian number: known from a Chinese scan after the Russian ones, not before.
+    shanghai = TrackScan("cn_imx_shanghai", "CN", "in_transit", "customs_processing", t0 + timedelta(days=6),
+                         None)
+    unnumbered = ParcelTrack(("LP00123456789012",), None, None, None, (moscow, shanghai))
+    assert direction(unnumbered, moscow.at) == "" and direction(unnumbered, shanghai.at) == "RU>CN"
