@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
 
 from web.config import DEFAULTS
+from web.env_texts import text_settings
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -18,6 +20,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=False)
     app.config.from_mapping(DEFAULTS)
     app.config.from_prefixed_env(prefix="SILKWAY")
+    app.config.from_mapping(text_settings(os.environ))  # keys and URLs as written, not read as JSON
     if test_config:
         app.config.from_mapping(test_config)
     if int(app.config.get("PROXY_HOPS", 0)) > 0:
