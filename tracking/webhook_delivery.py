@@ -239,3 +239,36 @@ def delivery_log(
     if before_id is not None:
         query = query.where(d.id < before_id)
     return [DeliveryEntry(row[0], f"evt_{row[1]}", *row[2:]) for row in session.execute(query).all()]
+
+
+class RedeliveryRefused(ValueError):
+    """A delivery that cannot be sent again: ``status`` is the HTTP answer (404 unknown, 409 pending)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def redeliver(session: Session, subscription_id: int, delivery_id: int, now: datetime) -> tuple[int, str]:
+    """Send the event of a finished delivery again: its message (a failed or delivered one) is due at
+    once, the same body and ``webhook-id`` (retries still end 24 hours after the event: a failed one is
+    tried once more). Flushes; returns the message id and event. Raises RedeliveryRefused for a
+    delivery of another subscription (404) or an event still pending (409)."""
+    d, m = models.WebhookDelivery, models.OutboxMessage
+    row = session.execute(
+        select(m.id, m.state, m.event)
+        .join(d, d.message_id == m.id)
+        .where(d.id == delivery_id, d.subscription_id == subscription_id)
+    ).first()
+    if row is None:
+        raise RedeliveryRefused(404, f"this webhook has no delivery {delivery_id}")
+    message_id, state, event = row
+    if state not in {"failed", "delivered"}:
+        raise RedeliveryRefused(409, f"the event of delivery {delivery_id} is {state}, not finished")
+    session.execute(
+        update(m)
+        .where(m.id == message_id)
+        .values(state="pending", next_attempt_at=now, claimed_until=None, finished_at=None)
+    )
+    session.flush()
+    return int(message_id), str(event)

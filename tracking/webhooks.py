@@ -298,3 +298,32 @@ def enqueue_eta_revised(
     snapshots = parcel_snapshots(session, subscribed_parcels(session, etas, "eta_revised"))
     data = {pid: {**snap, "eta": etas[pid]} for pid, snap in snapshots.items()}
     return enqueue(session, "eta_revised", data, now)
+
+
+PING = "ping"  # the event of a test delivery: asked by the merchant, never queued by a change
+
+
+def enqueue_ping(session: Session, subscription: models.WebhookSubscription, now: datetime) -> int:
+    """Queue a signed test delivery (event ``ping``, no parcel) to the subscription, due at once; the
+    outbox sends it like any event (tracking/webhook_delivery.py). Flushes; returns the message id."""
+    payload = json.dumps(
+        {
+            "webhook": {"id": subscription.id, "url": subscription.url},
+            "message": "A test delivery from Silkway: your endpoint is reachable and verifies signatures.",
+        },
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    message = models.OutboxMessage(
+        subscription_id=subscription.id,
+        parcel_id=None,
+        event=PING,
+        payload=payload,
+        state="pending",
+        attempts=0,
+        created_at=now,
+        next_attempt_at=now,
+    )
+    session.add(message)
+    session.flush()
+    return message.id

@@ -260,7 +260,7 @@ class DeliveryOut(BaseModel):
 
     id: int
     event_id: str = Field(description="the same on every attempt of one event (deduplicate on it)")
-    event: WebhookEvent
+    event: WebhookEvent | Literal["ping"] = Field(description="ping: a test delivery you asked for")
     parcel_id: int | None
     attempt: int
     attempted_at: datetime
@@ -276,3 +276,12 @@ class DeliveryPage(BaseModel):
 
     deliveries: list[DeliveryOut]
     next_cursor: str | None
+
+
+class DeliveryQueued(BaseModel):
+    """An event queued for delivery now: the outbox sends it within seconds, the delivery log shows it."""
+
+    status: Literal["accepted"]
+    event_id: str = Field(description="the webhook-id of the delivery (evt_…)")
+    event: WebhookEvent | Literal["ping"]
+    deliveries: str = Field(description="the delivery log's path, where its attempts appear")

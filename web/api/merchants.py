@@ -20,13 +20,14 @@ from tracking.queries import public_parcel
 from tracking.registration import Registered, RegistrationRejected, parse_registrations, register
 from tracking.statuses import Status
 from tracking.types import utcnow
-from tracking.webhook_delivery import delivery_log
+from tracking.webhook_delivery import RedeliveryRefused, delivery_log, redeliver
 from tracking.webhooks import (
     WebhookError,
     check_events,
     check_target_url,
     create_subscription,
     delete_subscription,
+    enqueue_ping,
     find_subscription,
     subscriptions,
 )
@@ -36,6 +37,7 @@ from web.api.merchant_schemas import (
     CarrierCorrection,
     DeliveryPage,
     DeliveryQuery,
+    DeliveryQueued,
     MerchantParcelDetail,
     ParcelPage,
     ParcelQuery,
@@ -603,3 +605,67 @@ def list_deliveries(subscription_id: int) -> Response:
         for e in page
     ]
     return json_response({"deliveries": deliveries, "next_cursor": next_cursor})
+
+
+def queued(subscription_id: int, message_id: int, event: str) -> Response:
+    """The 202 of an event queued for delivery at once."""
+    path = f"/api/v1/webhooks/{subscription_id}/deliveries"
+    answer = json_response(
+        {"status": "accepted", "event_id": f"evt_{message_id}", "event": event, "deliveries": path}, 202
+    )
+    answer.headers["Location"] = path
+    return answer
+
+
+@bp.post(f"/api/v1/webhooks/<{SUBSCRIPTION_ID}:subscription_id>/ping")
+@spec.validate(
+    resp=Doc(HTTP_202=DeliveryQueued, **problems(404)),
+    tags=["merchants"],
+    security=BEARER,
+    skip_validation=True,
+)
+def ping_webhook(subscription_id: int) -> Response:
+    """Send a signed test delivery (event `ping`) to your webhook now, whatever events it takes.
+
+    It goes through the outbox like every event (signed the same way, its attempts in the delivery log;
+    the scheduler sends it within seconds, and retries it if your endpoint fails). Answers 202 with its
+    `event_id`; another merchant's webhook is a 404.
+    """
+    session = get_session()
+    now = utcnow()
+    message_id = commit_unit(session, lambda: enqueue_ping(session, own_webhook(subscription_id), now))
+    return queued(subscription_id, message_id, "ping")
+
+
+@bp.post(
+    f"/api/v1/webhooks/<{SUBSCRIPTION_ID}:subscription_id>/deliveries/<int(min=1, max={MAX_ID}):delivery_id>"
+    "/redeliver"
+)
+@spec.validate(
+    resp=Doc(HTTP_202=DeliveryQueued, **problems(404, 409)),
+    tags=["merchants"],
+    security=BEARER,
+    skip_validation=True,
+)
+def redeliver_webhook(subscription_id: int, delivery_id: int) -> Response:
+    """Send again the event of a delivery of the log (`id` of `GET .../deliveries`), failed or delivered.
+
+    The same body and `webhook-id` (deduplicate on it), due at once through the outbox; a failed event
+    is tried once more. 404 for a delivery that is not this webhook's, 409 while the event is still
+    pending.
+    """
+    session = get_session()
+    now = utcnow()
+
+    try:
+        message_id, event = commit_unit(
+            session, lambda: redeliver(session, own_webhook(subscription_id).id, delivery_id, now)
+        )
+    except RedeliveryRefused as exc:
+        raise Problem(
+            exc.status,
+            "Delivery Not Found" if exc.status == 404 else "Delivery Pending",
+            str(exc),
+            slug="delivery-not-found" if exc.status == 404 else "delivery-pending",
+        ) from None
+    return queued(subscription_id, message_id, event)
