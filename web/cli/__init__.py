@@ -9,6 +9,7 @@ from typing import Any
 import click
 from flask import Flask, current_app
 from flask.cli import ScriptInfo, with_appcontext
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from carriers import ADAPTERS, BUILT_IN_FORMATS
@@ -110,7 +111,10 @@ def keys_create(
     """Create an API key; it is printed once, alone on the last line."""
     session = get_session()
 
+    new_merchant = False
+
     def create() -> tuple[str, models.Carrier | None, models.Merchant | None]:
+        nonlocal new_merchant
         carrier = merchant = None
         if role == "carrier":
             if not carrier_code:
@@ -123,6 +127,10 @@ def keys_create(
         elif role == "merchant":
             if not merchant_name:
                 raise AccountError("--role merchant needs --merchant NAME")
+            known = session.scalar(
+                select(models.Merchant.id).where(models.Merchant.name == merchant_name.strip())
+            )
+            new_merchant = known is None
             merchant = ensure_merchant(session, merchant_name)
         return create_key(session, role, carrier=carrier, merchant=merchant, label=label), carrier, merchant
 
@@ -132,6 +140,10 @@ def keys_create(
         raise click.UsageError(str(exc)) from None
     owner = f" for carrier {carrier.code} ({carrier.format})" if carrier else ""
     owner += f" for merchant {merchant.name}" if merchant else ""
+    if merchant is not None and new_merchant:
+        click.echo(f"created a new merchant {merchant.name!r} (id {merchant.id})", err=True)
+    elif merchant is not None:
+        click.echo(f"adding a key to the existing merchant {merchant.name!r} (id {merchant.id})", err=True)
     click.echo(f"created a {role} key{owner}; store it now, it is not shown again:", err=True)
     click.echo(key)
 
