@@ -5,11 +5,11 @@ of the batch's changed parcels' subscriptions, then a bulk update and insert for
 mail-worthy situation) and sent later by the scheduler; this measures what the queueing costs.
 
 For each database (SQLite, PostgreSQL) and each run, two fresh databases get the same first scan of
-every parcel (stored in process, not timed); in one of them every parcel then has a confirmed subscription. The remaining
-scans are POSTed to a live gunicorn (2 workers, 2 client threads) in rounds of 1,000 parcels' k-th scan,
-as a carrier feed sends them (every batch moves existing parcels' statuses, through arrival, customs,
-delivery: the case where most batches queue mails). Runs alternate between the two, and the figures are
-printed side by side with their ratio.
+every parcel (stored in process, not timed); in one of them every parcel then has a confirmed
+subscription. The remaining scans are POSTed to a live gunicorn (2 workers, 2 client threads) in rounds
+of 1,000 parcels' k-th scan, as a carrier feed sends them (every batch moves existing parcels' statuses,
+through arrival, customs, delivery: a third of the batches queue a mail for each of their parcels).
+Runs alternate between the two, and the figures are printed side by side with their ratio.
 
 Usage: ``python bench/notifications.py [--parcels 10000] [--per-parcel 12] [--batch 1000]
 [--only sqlite|postgres] [--repeat 3]``.
