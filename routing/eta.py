@@ -357,9 +357,13 @@ class EtaEngine:
         if track.destination:
             target = self.network.resolve(track.destination, "destination")
 
+        # Only the legs of the parcel's own direction (a Russia → China leg is no way between Russian cities).
+        flow = "RU>CN" if self.network.place(target).country == "CN" else "CN>RU"
+
         def weight(u: str, v: str, _: Any) -> float | None:
             leg = self.network.leg(u, v)
-            return None if leg is None or not self.network.is_active(v) else leg.hours.typical
+            usable = leg is not None and leg.flow == flow and self.network.is_active(v)
+            return leg.hours.typical if usable and leg is not None else None
 
         try:
             route = list(nx.dijkstra_path(self.network.graph, here, target, weight=weight))

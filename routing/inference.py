@@ -55,7 +55,7 @@ def _chinese_destinations(router: Router, known: list[TrackScan]) -> dict[str, f
     chinese = [str(s.place_id) for s in known if router.network.place(str(s.place_id)).country == "CN"]
     if chinese and chinese[-1] in weights:
         return {chinese[-1]: 1.0}
-    reachable = router.reachable(chinese[-1])
+    reachable = router.reachable(chinese[-1], "RU>CN")
     weights = {city: w for city, w in weights.items() if city in reachable} or weights
     top = sorted(weights.items(), key=lambda item: -item[1])[:MAX_DESTINATIONS]
     total = sum(w for _, w in top)

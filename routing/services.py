@@ -196,11 +196,19 @@ class Router:
             self._routes[key] = self._find(svc, start, end, resume)
         return list(self._routes[key])
 
-    def reachable(self, place: str) -> frozenset[str]:
-        """Every node the network can carry a parcel to from ``place``, ``place`` included (memoized)."""
-        found = self._reachable.get(place)
+    def reachable(self, place: str, flow: str = "CN>RU") -> frozenset[str]:
+        """Every node the network can carry a parcel to from ``place`` over legs of ``flow`` (China →
+        Russia unless told), ``place`` included (memoized)."""
+        key = f"{flow}|{place}"
+        found = self._reachable.get(key)
         if found is None:
-            found = self._reachable[place] = frozenset(nx.descendants(self.network.graph, place) | {place})
+            legs = self.network.graph.edges
+
+            def of_flow(u: str, v: str) -> bool:
+                return any(leg.flow == flow for leg in legs[u, v]["legs"])
+
+            view = nx.subgraph_view(self.network.graph, filter_edge=of_flow)
+            found = self._reachable[key] = frozenset(nx.descendants(view, place) | {place})
         return found
 
     def lane(self, service: str, origin: str, destination: str) -> Lane | None:
