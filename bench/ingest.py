@@ -29,10 +29,11 @@ import threading
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import cast
 from urllib.parse import urlparse
 
 import orjson
-from sqlalchemy import func, insert, select
+from sqlalchemy import TableClause, column, func, insert, select, table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -41,7 +42,12 @@ from tracking import models
 from tracking.accounts import create_key, ensure_carrier
 from tracking.db import make_engine, make_session_factory
 from tracking.events import Location
+from tracking.partitions import is_partitioned, month_of
 from tracking.types import utcnow
+
+EVENTS_BY_MONTH = table(
+    "events", *(column(c.name) for c in models.ScanEvent.__table__.columns), column("occurred_month")
+)
 
 
 def batches(journeys: list[list[dict[str, object]]], size: int) -> list[list[dict[str, object]]]:
@@ -108,6 +114,10 @@ def raw_run(url: str, groups: list[list[dict[str, object]]]) -> float:
     with make_session_factory(engine)() as session:
         carrier_id = ensure_carrier(session, "raw_post", "canonical").id
         session.commit()
+    with engine.connect() as conn:
+        partitioned = is_partitioned(conn)
+    # PostgreSQL's events carry their partition key, which the model leaves to tracking.ingest_sql
+    events = EVENTS_BY_MONTH if partitioned else cast(TableClause, models.ScanEvent.__table__)
     started = time.perf_counter()
     parcel_of: dict[str, int] = {}  # numbers seen in earlier batches keep their parcel (shape "rounds")
     serial = 0
@@ -145,9 +155,10 @@ def raw_run(url: str, groups: list[list[dict[str, object]]]) -> float:
                         "raw_code": e["raw_code"],
                         "fingerprint": f"{serial:020d}",
                         "received_at": now,
+                        **({"occurred_month": month_of(at)} if partitioned else {}),
                     }
                 )
-            conn.execute(insert(models.ScanEvent), rows)
+            conn.execute(insert(events), rows)
             conn.commit()
     elapsed = time.perf_counter() - started
     engine.dispose()

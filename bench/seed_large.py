@@ -43,6 +43,7 @@ from bench.common import PG_DEFAULT
 from tracking import schema
 from tracking.db import make_engine
 from tracking.numbers import expected_s10_check_digit
+from tracking.partitions import AHEAD_MONTHS, add_months, ensure_months, is_partitioned, month_of
 
 ROOT = Path(__file__).resolve().parents[1]
 LARGE_DB = "silkway_large"
@@ -325,6 +326,7 @@ class Context:
     journeys: Journeys
     carriers: dict[str, int]
     created: str
+    partitioned: bool  # events partitioned by month (migration 0012): their rows carry occurred_month
 
 
 _CONTEXT: Context | None = None
@@ -380,7 +382,7 @@ def event_chunk(bounds: tuple[int, int]) -> str:
             lines.append(
                 f"{first_id + index + 1}\t{p + 1}\t{carriers[carrier]}\t{number}\t{status}\t{substatus}\t"
                 f"{_iso(at)}\t{OFFSETS.get(place.country, 0)}\t{place.id}\t{description}\t"
-                f"{code}\t{fp}\t\\N\t{received}\n"
+                f"{code}\t{fp}\t\\N\t{received}{_month_field(at)}\n"
             )
         event_id += events_per_parcel(p)  # the ids of scans not made yet (or never) stay unused
     return "".join(lines)
@@ -397,6 +399,26 @@ EVENT_COLUMNS = (
 )
 
 
+def _months_ready(url: str, end_at: int) -> bool:
+    """Whether events are partitioned; if so, the window's months get partitions, as the scheduler makes."""
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            if not is_partitioned(conn):
+                return False
+            start = datetime.fromtimestamp(end_at - WINDOW_DAYS * 86400, UTC)
+            ensure_months(conn, start.date(), add_months(month_of(datetime.now(UTC)), AHEAD_MONTHS))
+            return True
+    finally:
+        engine.dispose()
+
+
+def _month_field(at: int) -> str:
+    """The events' partition key (the UTC month of ``at``), a last COPY field when events are partitioned."""
+    assert _CONTEXT is not None
+    return f"\t{_iso(at)[:7]}-01" if _CONTEXT.partitioned else ""
+
+
 def _copy(
     cur: psycopg.Cursor,
     table: str,
@@ -404,11 +426,14 @@ def _copy(
     make: Callable[[tuple[int, int]], str],
     parcels: int,
     pool: Pool,
+    freeze: bool = True,
 ) -> int:
-    """COPY FREEZE the rows of every parcel into ``table``, generated in chunks by ``pool``; returns rows."""
+    """COPY FREEZE the rows of every parcel into ``table``, generated in chunks by ``pool``; returns rows.
+
+    A partitioned table takes no FREEZE (PostgreSQL refuses it): ``freeze`` False copies plainly."""
     bounds = [(start, min(start + CHUNK_PARCELS, parcels)) for start in range(0, parcels, CHUNK_PARCELS)]
     rows = 0
-    with cur.copy(f"COPY {table} ({columns}) FROM STDIN WITH (FREEZE)") as copy:
+    with cur.copy(f"COPY {table} ({columns}) FROM STDIN{' WITH (FREEZE)' if freeze else ''}") as copy:
         for text_chunk in pool.imap(make, bounds):
             copy.write(text_chunk)
             rows += text_chunk.count("\n")
@@ -460,6 +485,7 @@ def seed(
             print(f"  {name:24} {timings[name]:7.1f} s", flush=True)
 
     total = time.perf_counter()
+    partitioned = _months_ready(url, end_at)
     with psycopg.connect(libpq_url(url), autocommit=False) as conn:
         cur = conn.cursor()
         cur.execute("SET synchronous_commit = off")
@@ -469,7 +495,7 @@ def seed(
         conn.commit()
         global _CONTEXT
         journeys = Journeys(route_templates(places), end_at)
-        _CONTEXT = Context(journeys, _carrier_ids(conn), _iso(end_at - WINDOW_DAYS * 86400))
+        _CONTEXT = Context(journeys, _carrier_ids(conn), _iso(end_at - WINDOW_DAYS * 86400), partitioned)
         if log:
             print(f"  journeys over the {WINDOW_DAYS} days to {_iso(end_at)}", flush=True)
         pool = multiprocessing.get_context("fork").Pool(workers)
@@ -484,7 +510,8 @@ def seed(
         n_idents = _copy(cur, "identifiers", IDENTIFIER_COLUMNS, identifier_chunk, parcels, pool)
         phase("copy identifiers", started)
         started = time.perf_counter()
-        n_events = _copy(cur, "events", EVENT_COLUMNS, event_chunk, parcels, pool)
+        columns = EVENT_COLUMNS + (", occurred_month" if partitioned else "")
+        n_events = _copy(cur, "events", columns, event_chunk, parcels, pool, freeze=not partitioned)
         phase("copy events", started)
         conn.commit()
         pool.close()

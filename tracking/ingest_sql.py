@@ -24,6 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from tracking import models
+from tracking.partitions import MONTH_SQL
 
 PARCELS = cast(Table, models.Parcel.__table__)
 EVENTS = cast(Table, models.ScanEvent.__table__)
@@ -168,6 +169,8 @@ EVENT_COLUMNS = {
     "fingerprint": "text",
 }
 EVENT_COMMON_TYPES = {"carrier_id": "integer", "raw_payload_id": "bigint", "received_at": "timestamptz"}
+# PostgreSQL's events are partitioned by the month of occurred_at (tracking/partitions.py)
+EVENT_PARTITION_KEY = {"occurred_month": MONTH_SQL.format(column="u.occurred_at")}
 
 
 def insert_events(
@@ -184,7 +187,7 @@ def insert_events(
     if is_postgres(session):
         typed = {name: (EVENT_COMMON_TYPES[name], value) for name, value in common.items()}
         tail = "ON CONFLICT DO NOTHING RETURNING parcel_id, fingerprint"
-        statement, params = _bulk_insert("events", EVENT_COLUMNS, rows, typed, tail)
+        statement, params = _bulk_insert("events", EVENT_COLUMNS, rows, typed, tail, EVENT_PARTITION_KEY)
         return {(parcel_id, fp) for parcel_id, fp in session.execute(statement, params)}
     # SQLite lets one writer in at a time (BEGIN IMMEDIATE), so the look-up is exact; ON CONFLICT is a
     # backstop. By parcel only: an IN list on fingerprints too made SQLite probe every pair (7x slower).
@@ -267,16 +270,20 @@ def _bulk_insert(
     rows: list[dict[str, Any]],
     common: dict[str, tuple[str, Any]],
     tail: str = "",
+    derived: dict[str, str] | None = None,
 ) -> tuple[Any, dict[str, Any]]:
     """``INSERT INTO table (…) SELECT … FROM json_to_recordset(:rows)``: every row in one parameter.
 
-    ``columns`` and ``common`` (the same value in every row) give each column's PostgreSQL type.
+    ``columns`` and ``common`` (the same value in every row) give each column's PostgreSQL type;
+    ``derived`` names columns worked out in SQL from the row's (``u.``) columns.
     """
     constants = [f"CAST(:{name} AS {sql_type})" for name, (sql_type, _) in common.items()]
+    derived = derived or {}
+    values = [*(f"u.{n}" for n in columns), *constants, *derived.values()]
     # Identifiers only, from the callers' constants; the values travel as parameters.
     statement = text(
-        f"INSERT INTO {table} ({', '.join([*columns, *common])}) "  # noqa: S608
-        f"SELECT {', '.join([*(f'u.{n}' for n in columns), *constants])} FROM {_recordset(columns)} {tail}"
+        f"INSERT INTO {table} ({', '.join([*columns, *common, *derived])}) "  # noqa: S608
+        f"SELECT {', '.join(values)} FROM {_recordset(columns)} {tail}"
     )
     return statement, {"rows": _json(rows), **{name: value for name, (_, value) in common.items()}}
 

@@ -47,6 +47,8 @@ DEFAULTS: dict[str, Any] = {
     "LEARNING_MAX_PARCELS": 100_000,
     # Finished webhook messages with their delivery log, and job ticks, are deleted after this many days.
     "RETENTION_DAYS": 30,
+    # PostgreSQL: whole months of events older than this many months are dropped (0: the history is kept).
+    "HISTORY_RETENTION_MONTHS": 0,
     # Shoppers' mail notifications (web/worker/mail_jobs.py): no SMTP_URL, no mail is sent.
     "SMTP_URL": None,  # smtp://host:port, smtp+starttls://user:pass@host:587, smtps://user:pass@host:465
     "MAIL_FROM": "Silkway <notifications@localhost>",

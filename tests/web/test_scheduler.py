@@ -120,7 +120,7 @@ def test_every_periodic_job_is_scheduled_with_configurable_intervals(app):
     jobs = {job.name: job.seconds for job in all_jobs(app)}
     assert set(jobs) == {
         "eta_refresh", "eta_revisions", "webhook_outbox", "stalled_parcels", "carrier_feeds", "retention",
-        "connectors", "notifications",
+        "connectors", "notifications", "partitions",
     }
     assert jobs["webhook_outbox"] == 11
 

@@ -6,7 +6,7 @@ from flask import Flask
 
 from web.connectors import drain as connectors
 from web.feeds import pull
-from web.worker import eta_jobs, mail_jobs, merchant_jobs
+from web.worker import eta_jobs, mail_jobs, merchant_jobs, partition_jobs
 from web.worker import retention as retention_job
 from web.worker.job import Job
 
@@ -19,6 +19,7 @@ DEFAULT_INTERVALS = {
     "retention": 86400,
     "notifications": 15,
     "connectors": 10,
+    "partitions": 86400,
 }
 
 
@@ -37,6 +38,7 @@ def all_jobs(app: Flask) -> list[Job]:
         "retention": retention_job.prune_job,
         "notifications": mail_jobs.notifications_job,
         "connectors": connectors.connectors_job,
+        "partitions": partition_jobs.create_partitions_job,
     }
     # The revisions' first run waits for the refresh's: both run at once when the scheduler starts.
     after = {"eta_revisions": "eta_refresh"}

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from flask import Flask
 
+from tracking.partitions import add_months, drop_before, month_of
 from tracking.retention import Pruned, prune_batch
 from tracking.subscriptions import prune_batch as prune_subscriptions_batch
 from web.db import commit_unit
@@ -32,7 +33,20 @@ def prune_job(app: Flask, now: datetime) -> Pruned:
         pruned.messages, pruned.deliveries, pruned.job_ticks, keep,
     )
     prune_subscriptions(app, now)
+    drop_history(app, now)
     return pruned
+
+
+def drop_history(app: Flask, now: datetime) -> list[str]:
+    """PostgreSQL: detach and drop the months of events older than ``HISTORY_RETENTION_MONTHS`` (0 keeps
+    them all), whole partitions at a time (tracking/partitions.py); their names."""
+    months = int(app.config.get("HISTORY_RETENTION_MONTHS", 0))
+    if months <= 0:
+        return []
+    with app.extensions["silkway.db"].engine.begin() as conn:
+        dropped = drop_before(conn, add_months(month_of(now), -months))
+    log.info("retention: dropped %d months of events (%s)", len(dropped), ", ".join(dropped) or "none due")
+    return dropped
 
 
 def prune_subscriptions(app: Flask, now: datetime) -> int:
