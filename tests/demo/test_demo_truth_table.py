@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import Iterator
@@ -77,10 +78,14 @@ def test_db_upgrade_of_an_empty_database_makes_no_demo_table(empty_app: Flask, e
 def test_a_demo_build_makes_its_truth_table_and_records_every_parcel_in_it(
     empty_app: Flask, empty_url: str, tmp_path: Path
 ) -> None:
+    access = logging.getLogger("silkway.access")
+    level = access.level
     report = build(
         empty_app, days=2, seed=5, parcels_per_day=6, now=NOW, keys_path=tmp_path / "demo-keys.json"
     )
     assert report.parcels > 0
+    # quiet while building, its own level again after: tests and servers in the process keep their log
+    assert access.level == level
     assert "demo_truth" in tables(empty_url)
     engine = make_engine(empty_url)
     try:

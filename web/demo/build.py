@@ -77,8 +77,16 @@ def build(
     serves a request (the CLI has one), else every request would share its ``g``, its database session
     and its authenticated key, unlike under a real server.
     """
-    with ThreadPoolExecutor(1, thread_name_prefix="demo-build") as pool:
-        return pool.submit(_build, app, days, seed, parcels_per_day, now, keys_path, progress).result()
+    # One access-log line per simulated payload would drown the progress bar; the level is put back after,
+    # so a process that goes on serving (or testing) after a build keeps its access log.
+    access = logging.getLogger("silkway.access")
+    saved = access.level
+    access.setLevel(logging.WARNING)
+    try:
+        with ThreadPoolExecutor(1, thread_name_prefix="demo-build") as pool:
+            return pool.submit(_build, app, days, seed, parcels_per_day, now, keys_path, progress).result()
+    finally:
+        access.setLevel(saved)
 
 
 def _build(
@@ -92,8 +100,6 @@ def _build(
 ) -> BuildReport:
     started = time.monotonic()
     report = BuildReport(seed=seed, now=now)
-    # One access-log line per simulated payload would drown the progress bar.
-    logging.getLogger("silkway.access").setLevel(logging.WARNING)
     with app.app_context():
         engine = database().engine
         schema.upgrade(engine)
