@@ -9,14 +9,15 @@ import orjson
 from flask import Blueprint, Response, request
 from spectree import Response as Doc
 
-from routing.errors import NoRoute, RoutingError, UnknownPlace, UnknownService
+from routing.errors import NoEstimate, NoRoute, RoutingError, UnknownPlace, UnknownService
+from routing.eta import EtaEngine
 from routing.quotes import QuoteAsk
 from routing.services import load_services
 from tracking.plausibility import AS_OF, SHIP_AT, Window, to_utc
 from web.access import public_limits as limits
 from web.access.auth import require
 from web.api.public import not_found
-from web.api.schemas import EtaOut, EtaQuery, ProblemBody, QuoteAnswer, QuoteBody, ServicesOut
+from web.api.schemas import EtaOut, EtaQuery, ProblemBody, QuoteAnswer, QuoteBody, QuoteQuery, ServicesOut
 from web.db import get_session
 from web.errors import Problem, check_no_nul, json_response
 from web.eta.engine import current_engine
@@ -26,6 +27,7 @@ from web.replicas import reading
 
 bp = Blueprint("eta_api", __name__)
 MAX_QUOTES = 1000
+NOT_A_TIME = "expected an ISO 8601 time with an offset"
 
 
 def _instant(value: Any, field: str, window: Window, now: datetime, index: int | None = None) -> datetime:
@@ -36,7 +38,7 @@ def _instant(value: Any, field: str, window: Window, now: datetime, index: int |
             422,
             "Invalid Field",
             f"{field} must be an ISO 8601 time with an offset",
-            errors=[{**where, "field": field, "error": "expected an ISO 8601 time with an offset"}],
+            errors=[{**where, "field": field, "error": NOT_A_TIME}],
         )
     try:
         moment = datetime.fromisoformat(value)
@@ -47,7 +49,7 @@ def _instant(value: Any, field: str, window: Window, now: datetime, index: int |
             422,
             "Invalid Field",
             f"{field} {value!r} is not an ISO 8601 time with an offset",
-            errors=[{**where, "field": field, "error": "expected an ISO 8601 time with an offset"}],
+            errors=[{**where, "field": field, "error": NOT_A_TIME}],
         )
     problem = window.check(moment, now, field)
     instant = to_utc(moment)
@@ -129,6 +131,55 @@ def _routing_error(exc: RoutingError) -> tuple[str, str]:
     return "", str(exc)
 
 
+def _partial() -> bool:
+    """The ``partial`` query parameter: true or false (1 or 0), once; else a 422 naming it."""
+    values = request.args.getlist("partial")
+    if not values:
+        return False
+    if len(values) > 1 or values[0].lower() not in {"true", "false", "1", "0"}:
+        message = "partial must be given once, true or false"
+        raise Problem(
+            422,
+            "Invalid Query",
+            message,
+            errors=[{"field": "partial", "error": message}],
+            slug="invalid-query",
+        )
+    return values[0].lower() in {"true", "1"}
+
+
+ORIGIN_ROLES = {"origin_hub", "last_mile_city"}  # the places a parcel may be handed over at
+
+
+def _alternatives(engine: EtaEngine, ask: QuoteAsk) -> dict[str, list[str]]:
+    """For a lane without a route: the services that go from the origin to the destination, and the
+    origins the asked service goes from to the destination (network place ids)."""
+    codes = sorted(load_services().services)
+    by_service = [QuoteAsk(ask.origin, ask.destination, code, ask.ship_at) for code in codes]
+    network = engine.network
+    places = sorted(
+        p.id for p in network.places.values() if p.role in ORIGIN_ROLES and network.is_active(p.id)
+    )
+    by_origin = [QuoteAsk(place, ask.destination, ask.service, ask.ship_at) for place in places]
+    errors = engine.quote_errors(by_service + by_origin)
+    return {
+        "services": [c for c, e in zip(codes, errors[: len(codes)], strict=True) if e is None],
+        "origins": [p for p, e in zip(places, errors[len(codes) :], strict=True) if e is None],
+    }
+
+
+def _no_route_item(engine: EtaEngine, index: int, ask: QuoteAsk, exc: NoRoute) -> dict[str, Any]:
+    """The error item of a lane the service does not serve, naming the services and origins that do."""
+    found = _alternatives(engine, ask)
+    hints = []
+    if found["services"]:
+        hints.append(f"services from {exc.origin} to {exc.destination}: {', '.join(found['services'])}")
+    if found["origins"]:
+        hints.append(f"{exc.service} goes to {exc.destination} from {', '.join(found['origins'])}")
+    hint = "; ".join(hints) if hints else "no service reaches this destination"
+    return {"index": index, "field": exc.field, "error": f"{exc} ({hint})", **found}
+
+
 def _batch_problem(errors: list[dict[str, Any]], total: int) -> Problem:
     first = errors[0]
     more = f" (and {len(errors) - 1} more; see errors)" if len(errors) > 1 else ""
@@ -145,6 +196,7 @@ def _batch_problem(errors: list[dict[str, Any]], total: int) -> Problem:
 @bp.post("/api/v1/eta/quotes")
 @spec.validate(
     json=QuoteBody,
+    query=QuoteQuery,
     resp=Doc(
         HTTP_200=QuoteAnswer,
         HTTP_400=ProblemBody,
@@ -166,9 +218,14 @@ def post_quotes() -> Response:
     p10/p50/p90 and the route, in the order asked (one request: the answer alone; a list or `quotes`:
     `{"quotes": [...]}`); a quote answers the same in a batch as alone. An unknown city or service, a
     service that cannot reach the destination or a `ship_at` out of range is a 422 whose `errors` name
-    every failing item (`index`) and its `field`; nothing is answered for the batch then. An empty list
-    is a 422, more than 1,000 requests a 413; an empty or unreadable body, or a NUL character in any
-    text, a 400.
+    every failing item (`index`) and its `field`; nothing is answered for the batch then. A lane the
+    service has no route for names, in its error, the `services` that go from that origin to that
+    destination and the `origins` the service goes there from. With `?partial=true` the good items are
+    answered anyway: 200 `{"quotes": [...], "rejected": [...]}`, each quote with its `index`, each
+    rejected item (an unknown place or service, no route, a `ship_at` out of range) as in the 422's
+    `errors`; a malformed item (not an object, a field missing or blank, a `ship_at` that is not a time)
+    still makes the batch a 422. An empty list is a 422, more than 1,000 requests a 413; an
+    empty or unreadable body, or a NUL character in any text, a 400.
     """
     require("merchant")
     raw = request.get_data()
@@ -196,26 +253,41 @@ def post_quotes() -> Response:
     now = datetime.now(UTC)
     asks: dict[int, QuoteAsk] = {}
     errors: list[dict[str, Any]] = []
+    # An item the document's schema refuses (not an object, a field missing, blank or not a time: the
+    # problems of _item_problem, slug invalid-quote, and NOT_A_TIME) fails the batch even with
+    # ?partial=true; a time outside its window, an unknown place or service and a lane without a route
+    # are rules the schema cannot state, which ?partial=true lists under rejected.
+    malformed = False
     for index, item in enumerate(items):
         try:
             asks[index] = _parse_quote(item, index, now)
         except Problem as problem:
             errors += problem.errors
+            malformed = malformed or problem.slug == "invalid-quote"
+            malformed = malformed or any(e.get("error") == NOT_A_TIME for e in problem.errors)
     engine = current_engine(get_session())
     # Every failing item is named before any quote runs: a refused batch costs no Monte Carlo.
     for index, error in zip(asks, engine.quote_errors(list(asks.values())), strict=True):
-        if error is not None:
+        if isinstance(error, NoRoute) and not isinstance(error, NoEstimate):
+            errors.append(_no_route_item(engine, index, asks[index], error))
+        elif error is not None:
             field, message = _routing_error(error)
             errors.append({"index": index, "field": field or None, "error": message})
-    if errors:
-        raise _batch_problem(sorted(errors, key=lambda error: int(error["index"])), len(items))
+    errors.sort(key=lambda error: int(error["index"]))
+    partial = _partial()
+    if errors and (malformed or not partial):
+        raise _batch_problem(errors, len(items))
+    failed = {int(error["index"]) for error in errors}
+    good = {index: ask for index, ask in asks.items() if index not in failed}
     bodies = []
-    for ask, answer in zip(asks.values(), engine.quote_many(list(asks.values())), strict=True):
+    for (index, ask), answer in zip(good.items(), engine.quote_many(list(good.values())), strict=True):
         if isinstance(answer, RoutingError):  # quote_errors found none
             raise answer
         body = answer.to_dict()
         body.update(origin=ask.origin, destination=ask.destination, ship_at=ask.ship_at.isoformat())
-        bodies.append(body)
+        bodies.append({"index": index, **body} if partial else body)
+    if partial:
+        return json_response({"quotes": bodies, "rejected": errors})
     return json_response(bodies[0] if single else {"quotes": bodies})
 
 

@@ -268,8 +268,28 @@ class QuotesOut(BaseModel):
     quotes: list[QuoteOut]
 
 
-class QuoteAnswer(RootModel[QuoteOut | QuotesOut]):
-    """The quote alone for one request object, else `quotes` in the order asked."""
+class PartialQuote(QuoteOut):
+    """A quote of a ``?partial=true`` call, with the position of its request."""
+
+    index: int = Field(description="position of the request in the batch")
+
+
+class PartialQuotes(BaseModel):
+    """With ``?partial=true``: the good requests answered (in order), the bad ones listed."""
+
+    quotes: list[PartialQuote]
+    rejected: list[ProblemItem] = Field(description="each failing request (index), field and error")
+
+
+class QuoteQuery(BaseModel):
+    """Whether a batch with failing requests still answers the good ones."""
+
+    partial: bool = Field(False, description="true: answer the good requests, list the bad under rejected")
+
+
+class QuoteAnswer(RootModel[QuoteOut | QuotesOut | PartialQuotes]):
+    """The quote alone for one request object, else `quotes` in the order asked (with `?partial=true`,
+    also `rejected`)."""
 
 
 class ServiceOut(BaseModel):
