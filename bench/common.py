@@ -115,7 +115,7 @@ def gunicorn(database_url: str, workers: int = 2, extra_env: dict[str, str] | No
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(200):
+        for _ in range(1200):  # a minute and more: a loaded shared machine starts it slowly
             try:
                 with urlopen(base + "/healthz", timeout=1):
                     break

@@ -23,8 +23,15 @@ variables, one with tracing off (the default, which imports no OpenTelemetry mod
 (web/tracing.py: ``OTEL_TRACES_EXPORTER=otlp`` to a stand-in collector on loopback), interleaved run by run
 beside /healthz.
 
+``--replica`` measures reads on a streaming replica instead: a primary of the benchmark's own, seeded, with
+one streaming replica (bench/replicated.py), and the parcel API on two gunicorns alike but for
+``SILKWAY_DATABASE_REPLICA_URLS`` (0 replicas: every lookup reads the primary; 1 replica: they read the
+replica), interleaved run by run beside /healthz, with the primary's CPU time per lookup (all of its
+processes, from /proc) for each: on a machine where the replica shares the cores, that is what a replica
+takes off the primary.
+
 Usage: ``python bench/lookups.py [--full | --parcels 100000] [--workers 4] [--duration 10] [--repeats 3]
-[--tracing]``
+[--tracing | --replica]``
 (``--full``: 1,000,000 parcels and about 10,000,000 events, seeded by bench/seed_large.py when not
 already there or when its newest scan is over 2 days old).
 """
@@ -54,6 +61,7 @@ import psycopg
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import gunicorn, otlp_sink
+from bench.replicated import Pair, replicated_pair
 from bench.seed_large import FULL_PARCELS, ensure_seeded, large_url, libpq_url
 
 WRK_SCRIPT = r"""
@@ -99,6 +107,7 @@ class Run:
     p90_ms: float
     p99_ms: float
     errors: int
+    requests: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +119,7 @@ class Target:
     fixed: bool = False
     in_flight: bool = False  # numbers of parcels under way only
     traced: bool = False  # on the gunicorn with tracing on (--tracing)
+    replica: bool = False  # on the gunicorn reading on a replica (--replica)
 
 
 TARGETS = [
@@ -124,6 +134,14 @@ TRACING_TARGETS = [
     TARGETS[0],
     Target("GET /api/v1/parcels/{n} (tracing off)", "/api/v1/parcels/"),
     Target("GET /api/v1/parcels/{n} (tracing on)", "/api/v1/parcels/", traced=True),
+]
+# --replica: the parcel API with 0 and with 1 streaming replica, interleaved
+REPLICA_TARGETS = [
+    TARGETS[0],
+    Target("GET /api/v1/parcels/{n} (0 replicas)", "/api/v1/parcels/"),
+    Target("GET /api/v1/parcels/{n} (1 replica)", "/api/v1/parcels/", replica=True),
+    Target("GET /track/{n} (0 replicas)", "/track/"),
+    Target("GET /track/{n} (1 replica)", "/track/", replica=True),
 ]
 
 
@@ -188,6 +206,7 @@ def wrk_run(base: str, target: Target, numbers_file: Path, script: Path, args: a
         data["p90_us"] / 1000,
         data["p99_us"] / 1000,
         data["non_2xx"] + data["socket_errors"],
+        data["requests"],
     )
 
 
@@ -235,7 +254,12 @@ def python_run(base: str, target: Target, numbers: list[str], args: argparse.Nam
     def pct(q: float) -> float:
         return latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000
 
-    return Run(len(latencies) / elapsed, pct(0.5), pct(0.9), pct(0.99), errors[0])
+    return Run(len(latencies) / elapsed, pct(0.5), pct(0.9), pct(0.99), errors[0], len(latencies))
+
+
+def replica_env(replica_url: str) -> dict[str, str]:
+    """Reads on the replica at ``replica_url`` (web/replicas.py), as a deployment would set them."""
+    return {"SILKWAY_DATABASE_REPLICA_URLS": replica_url}
 
 
 def tracing_env(endpoint: str) -> dict[str, str]:
@@ -264,11 +288,22 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=20_000, help="how many seeded numbers to pick from")
     parser.add_argument("--python-load", action="store_true", help="use the Python load generator")
     parser.add_argument("--tracing", action="store_true", help="tracing off and on, side by side")
+    parser.add_argument("--replica", action="store_true", help="0 and 1 streaming replica, side by side")
     args = parser.parse_args()
-    targets = TRACING_TARGETS if args.tracing else TARGETS
+    targets = TRACING_TARGETS if args.tracing else REPLICA_TARGETS if args.replica else TARGETS
     parcels = FULL_PARCELS if args.full else args.parcels
-    url = args.url or large_url(parcels)
-    ensure_seeded(url, parcels)
+    with contextlib.ExitStack() as clusters:
+        pair = clusters.enter_context(replicated_pair(parcels)) if args.replica else None
+        url = pair.primary_url if pair is not None else args.url or large_url(parcels)
+        if pair is None:
+            ensure_seeded(url, parcels)
+        measure(args, targets, parcels, url, pair)
+
+
+def measure(
+    args: argparse.Namespace, targets: list[Target], parcels: int, url: str, pair: Pair | None
+) -> None:
+    """Serve ``url`` with gunicorn (and the replica of ``pair``) and load each target in turn."""
     numbers = sample_numbers(url, args.sample)
     under_way = sample_numbers(url, args.sample, in_flight=True)
     use_wrk = shutil.which("wrk") is not None and not args.python_load
@@ -290,6 +325,7 @@ def main() -> None:
     width = max(len(t.name) for t in targets)
     loads = [("saturated", args.connections), ("light", args.light)]
     runs: dict[tuple[str, str], list[Run]] = {(t.name, label): [] for t in targets for label, _ in loads}
+    cpu_ms: dict[tuple[str, str], list[float]] = {key: [] for key in runs}  # --replica: primary CPU per run
     # /healthz gets a gunicorn of its own: its thousands of requests a second would otherwise reach
     # max_requests and recycle the lookup workers (and with them their warm state) during the runs.
     with contextlib.ExitStack() as stack:
@@ -301,8 +337,15 @@ def main() -> None:
             if sink is not None
             else lookups
         )
+        on_replica = (
+            stack.enter_context(gunicorn(url, workers=args.workers, extra_env=replica_env(pair.replica_url)))
+            if pair is not None
+            else lookups
+        )
 
         def base_of(target: Target) -> str:
+            if target.replica:
+                return on_replica
             return health if target.fixed else traced if target.traced else lookups
 
         for target in targets:  # warm-up: imports, templates, connection pools, PostgreSQL's cache
@@ -320,11 +363,16 @@ def main() -> None:
                 for target in targets:
                     base = base_of(target)
                     hits, misses = eta_cache_counts(base)
+                    cpu = pair.primary_cpu_seconds() if pair is not None else 0.0
                     run = (
                         wrk_run(base, target, files[target.in_flight], script, opts)
                         if use_wrk
                         else python_run(base, target, samples[target.in_flight], opts)
                     )
+                    if pair is not None and run.requests:
+                        cpu_ms[(target.name, label)].append(
+                            (pair.primary_cpu_seconds() - cpu) * 1000 / run.requests
+                        )
                     runs[(target.name, label)].append(run)
                     hits, misses = (
                         a - b for a, b in zip(eta_cache_counts(base), (hits, misses), strict=True)
@@ -334,10 +382,15 @@ def main() -> None:
                         if hits + misses and not target.fixed
                         else ""
                     )
+                    cpu_text = (
+                        f"  primary CPU {cpu_ms[(target.name, label)][-1]:5.2f} ms/request"
+                        if cpu_ms.get((target.name, label))
+                        else ""
+                    )
                     print(
                         f"  run {repeat + 1} {label:9} c={connections:<2} {target.name:{width}} "
                         f"{run.rps:8,.0f} req/s  p50 {run.p50_ms:6.1f} ms  p99 {run.p99_ms:6.1f} ms  "
-                        f"errors {run.errors}{share}",
+                        f"errors {run.errors}{share}{cpu_text}",
                         flush=True,
                     )
         if sink is not None:
@@ -354,6 +407,11 @@ def main() -> None:
                 f"p50 {statistics.median(r.p50_ms for r in rs):6.1f} ms  "
                 f"p90 {statistics.median(r.p90_ms for r in rs):6.1f} ms  "
                 f"p99 {statistics.median(r.p99_ms for r in rs):6.1f} ms  errors {sum(r.errors for r in rs)}"
+                + (
+                    f"  primary CPU {statistics.median(cpu_ms[(target.name, label)]):5.2f} ms/request"
+                    if cpu_ms[(target.name, label)]
+                    else ""
+                )
             )
 
 
