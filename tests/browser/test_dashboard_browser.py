@@ -15,6 +15,7 @@ from tracking import schema
 from tracking.accounts import create_key, ensure_carrier, ensure_merchant
 from tracking.db import make_engine
 from web import create_app
+from web.worker.merchant_jobs import stalled_parcels_job
 
 pytestmark = pytest.mark.browser
 
@@ -83,6 +84,7 @@ def merchant_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[
         headers={"Authorization": f"Bearer {carrier}"},
     )
     assert resp.status_code == 200, resp.get_json()
+    stalled_parcels_job(app, now)  # the parcel last scanned 8 days ago in transit is delayed
     httpd = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
@@ -114,3 +116,31 @@ def test_a_wrong_key_is_refused_on_the_login_page(merchant_server: tuple[str, st
     page.locator("form button, form input[type=submit]").first.click()
     assert "/dashboard/login" in page.url
     assert page.locator("#key").is_visible()
+
+
+def test_the_dashboard_fits_a_390_px_phone(merchant_server: tuple[str, str], browser: Any) -> None:
+    base, key = merchant_server
+    context = browser.new_context(locale="ru-RU", viewport={"width": 390, "height": 844}, is_mobile=True)
+    try:
+        tab = context.new_page()
+        tab.set_default_timeout(15_000)
+        tab.goto(f"{base}/dashboard")
+        tab.fill("#key", key)
+        tab.locator("form button, form input[type=submit]").first.click()
+        tab.wait_for_url(f"{base}/dashboard")
+        assert tab.evaluate("document.documentElement.scrollWidth") <= 390
+        for selector in ("table.counts", "table.delayed", "svg.chart", "header.bar"):
+            box = tab.locator(selector).bounding_box()
+            assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, (selector, box)
+        delayed = tab.locator("table.delayed tbody tr")
+        assert delayed.count() == 1
+        card = delayed.first.inner_text()
+        assert "RX747628194CN" in card and "order-0" in card
+        # each cell stacks under its column's name, the table header being hidden off screen
+        first = delayed.first.locator("td").first
+        label = first.evaluate("td => getComputedStyle(td, '::before').content")
+        assert first.evaluate("td => getComputedStyle(td).display") == "block" and "Tracking number" in label
+        png = save_screenshot(tab, "dashboard-390.png")
+        assert png_colours(png) > 20
+    finally:
+        context.close()
