@@ -21,7 +21,8 @@ call of the same documentation):
 
 Answers are ``{"code": 0, "data": {"accepted": [...], "rejected": [{"number", "error": {"code",
 "message"}}]}}``; a refused request is ``{"code": <error>, "data": {"errors": [{"code", "message"}]}}``.
-Knobs for the next N requests: ``fail`` (500) and ``rate_limit`` (429 with ``Retry-After: 1``).
+Knobs for the next N requests: ``fail`` (500) and ``rate_limit`` (429 with ``Retry-After``: the knob
+``retry_after`` seconds, default 1).
 
     server, base_url = start_fake_track17(key="k")      # base_url ends in /track/v2.2
     ...; server.state.calls("register"); stop_fake_track17(server)
@@ -105,7 +106,7 @@ class Track17State:
             return [c for c in self.seen if c.endpoint == endpoint]
 
     def script(self, **counts: int) -> None:
-        """Misbehave for the next requests: fail=N (500), rate_limit=N (429, Retry-After: 1)."""
+        """Misbehave for the next requests: fail=N (500), rate_limit=N (429, Retry-After: retry_after, 1)."""
         with self.lock:
             self.knobs.update(counts)
 
@@ -120,6 +121,11 @@ class Track17State:
     def too_fast(self) -> int:
         """Requests answered 429 for going past the rate."""
         return self.bucket.refused
+
+
+def retry_after(state: Track17State) -> dict[str, str]:
+    """The Retry-After header of a scripted 429."""
+    return {"Retry-After": str(state.knobs.get("retry_after", 1))}
 
 
 def _error(code: int, *args: object) -> dict[str, Any]:
@@ -212,7 +218,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(401, _refused(-18010002))
                 return
             if state.take("rate_limit"):
-                self._send(429, {"code": 429, "message": "Too many requests"}, {"Retry-After": "1"})
+                self._send(429, {"code": 429, "message": "Too many requests"}, retry_after(state))
                 return
             if not state.bucket.admit():
                 self._send(429, {"code": 429, "message": "Request frequency exceeds the allowed limit."})
