@@ -363,7 +363,7 @@ def measure(
                 for target in targets:
                     base = base_of(target)
                     hits, misses = eta_cache_counts(base)
-                    cpu = pair.primary_cpu_seconds() if pair is not None else 0.0
+                    cpu = pair.primary_cpu() if pair is not None else {}
                     run = (
                         wrk_run(base, target, files[target.in_flight], script, opts)
                         if use_wrk
@@ -371,7 +371,7 @@ def measure(
                     )
                     if pair is not None and run.requests:
                         cpu_ms[(target.name, label)].append(
-                            (pair.primary_cpu_seconds() - cpu) * 1000 / run.requests
+                            pair.primary_cpu_since(cpu) * 1000 / run.requests
                         )
                     runs[(target.name, label)].append(run)
                     hits, misses = (

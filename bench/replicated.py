@@ -32,21 +32,27 @@ class Pair:
     replica_url: str
     primary_data: Path
 
-    def primary_cpu_seconds(self) -> float:
-        """CPU time (user + system) the primary's postmaster and all of its processes have used so far."""
-        return cpu_seconds(int((self.primary_data / "postmaster.pid").read_text().split()[0]))
+    def primary_cpu(self) -> dict[int, int]:
+        """CPU ticks (user + system) so far of the primary's postmaster and each of its processes, by pid."""
+        return cpu_ticks(int((self.primary_data / "postmaster.pid").read_text().split()[0]))
+
+    def primary_cpu_since(self, before: dict[int, int]) -> float:
+        """CPU seconds the primary's processes used since ``before`` (one that exited meanwhile: not counted
+        after ``before``; one started meanwhile: all of it)."""
+        after = self.primary_cpu()
+        return sum(ticks - before.get(pid, 0) for pid, ticks in after.items()) / CLOCK_TICKS
 
 
-def cpu_seconds(postmaster: int) -> float:
-    """User + system CPU seconds of ``postmaster`` and its child processes (backends, walsender, …)."""
-    total = 0
+def cpu_ticks(postmaster: int) -> dict[int, int]:
+    """User + system CPU ticks of ``postmaster`` and its child processes (backends, walsender, …)."""
+    found = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         with contextlib.suppress(OSError):
             fields = stat.read_text().rsplit(")", 1)[1].split()
             pid, ppid = int(stat.parent.name), int(fields[1])
             if postmaster in (pid, ppid):
-                total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / CLOCK_TICKS
+                found[pid] = int(fields[11]) + int(fields[12])  # utime, stime
+    return found
 
 
 @contextlib.contextmanager
