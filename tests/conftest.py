@@ -18,6 +18,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine, make_url, text
 from sqlalchemy.orm import Session
 
+from tests.reliability.probe_report import print_figures
 from tracking import schema
 from tracking.accounts import create_key, ensure_carrier, ensure_merchant
 from tracking.db import make_engine, make_session_factory
@@ -154,3 +155,8 @@ def plain_dashes(text: str) -> str:
     """Text with CLDR's dashes as ``-`` and its thin or no-break spaces as plain spaces, so that a test
     can state what a formatted date means without depending on one Babel release's punctuation."""
     return text.translate(DASHES).translate(SPACES)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The probe's figures (issue 14) at the end of the run, when its tests ran."""
+    print_figures(terminalreporter)

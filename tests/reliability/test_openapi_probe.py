@@ -4,7 +4,7 @@ on SQLite and PostgreSQL. It must find no failure, and the server must answer no
 
 Its settings are tests/reliability/schemathesis.toml. Each run's figures (operations, cases, failures,
 requests, 5xx) are recorded on its test report and printed at the end of the session
-(tests/reliability/conftest.py).
+(tests/reliability/probe_report.py).
 """
 
 from __future__ import annotations

@@ -1,5 +1,8 @@
 """The figures of the probe's tests at the end of the session: the OpenAPI probe one line per role and
-database, the worker kills and the concurrent writers one line per database."""
+database, the worker kills and the concurrent writers one line per database.
+
+tests/conftest.py calls ``print_figures`` from its ``pytest_terminal_summary``: under xdist only the
+controller prints the summary, and it loads the top conftest only, not this directory's."""
 
 from __future__ import annotations
 
@@ -25,7 +28,7 @@ def recorded(terminalreporter: pytest.TerminalReporter) -> list[tuple[str, dict[
     return found
 
 
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+def print_figures(terminalreporter: pytest.TerminalReporter) -> None:
     """Print what the probe's tests recorded."""
     found = recorded(terminalreporter)
     if not found:
