@@ -6,10 +6,12 @@ from collections.abc import Callable
 from functools import partial
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.conftest import bearer
 from tests.web.support import post_scan
+from web.feeds.webhook_sender import FakeSender, sender_for
 
 
 @pytest.fixture
@@ -34,3 +36,17 @@ def rival(make_key: Callable[..., str]) -> dict[str, str]:
 def scan(client: FlaskClient, make_key: Callable[..., str]) -> Callable[..., None]:
     """``scan(number, status="in_transit", substatus="departed", at=an hour ago)`` as carrier acme_post."""
     return partial(post_scan, client, bearer(make_key("carrier", "acme_post")))
+
+
+@pytest.fixture
+def fake_webhooks(app: Flask) -> None:
+    """Merchants' webhooks go to an in-process receiver that records them; loopback targets are allowed."""
+    app.config.update(WEBHOOK_SENDER="fake", ALLOW_PRIVATE_WEBHOOK_TARGETS=True)
+
+
+@pytest.fixture
+def receiver(app: Flask, fake_webhooks: None) -> FakeSender:
+    """The in-process receiver of the merchants' webhooks."""
+    sender = sender_for(app)
+    assert isinstance(sender, FakeSender)
+    return sender

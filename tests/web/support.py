@@ -13,6 +13,8 @@ from tracking.types import utcnow
 
 PARCELS = "/api/v1/parcels"
 CARRIER_EVENTS = "/api/v1/carriers/acme_post/events"
+HOOKS = "/api/v1/webhooks"
+RECEIVER = "http://127.0.0.1:9/hooks"
 SHENZHEN = {"name": "Shenzhen", "country": "CN"}
 
 
@@ -74,3 +76,12 @@ def push_events(client: FlaskClient, key: str, carrier: str, events: list[dict[s
         headers={"Authorization": f"Bearer {key}"},
     )
     assert resp.status_code == 200, resp.get_json()
+
+
+def subscribe(client: FlaskClient, headers: dict[str, str], **body: Any) -> dict[str, Any]:
+    """Subscribe a webhook (to RECEIVER unless ``url`` is given); the created subscription."""
+    body.setdefault("url", RECEIVER)
+    resp = client.post(HOOKS, json=body, headers=headers)
+    assert resp.status_code == 201, resp.get_json()
+    created: dict[str, Any] = resp.get_json()
+    return created

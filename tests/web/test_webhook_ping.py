@@ -8,36 +8,14 @@ from typing import Any
 
 import orjson
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 from standardwebhooks import Webhook
 
-from tests.web.support import ago, register_parcels
+from tests.web.support import HOOKS, ago, register_parcels, subscribe
 from tracking.types import utcnow
-from web.feeds.webhook_sender import FakeSender, sender_for
 from web.worker.merchant_jobs import process_outbox_job
 
-HOOKS = "/api/v1/webhooks"
-
-
-@pytest.fixture(autouse=True)
-def fake_network(app: Flask) -> None:
-    app.config.update(WEBHOOK_SENDER="fake", ALLOW_PRIVATE_WEBHOOK_TARGETS=True)
-
-
-@pytest.fixture
-def receiver(app: Flask) -> FakeSender:
-    sender = sender_for(app)
-    assert isinstance(sender, FakeSender)
-    return sender
-
-
-def subscribe(client: FlaskClient, headers: dict[str, str], **body: Any) -> dict[str, Any]:
-    body.setdefault("url", "http://127.0.0.1:9/hooks")
-    resp = client.post(HOOKS, json=body, headers=headers)
-    assert resp.status_code == 201, resp.get_json()
-    created: dict[str, Any] = resp.get_json()
-    return created
+pytestmark = pytest.mark.usefixtures("fake_webhooks")  # tests/web/conftest.py
 
 
 def deliveries(client: FlaskClient, headers: dict[str, str], hook_id: int) -> list[dict[str, Any]]:

@@ -22,34 +22,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.conftest import bearer
-from tests.web.support import ago, register_parcels
+from tests.web.support import HOOKS, RECEIVER, ago, register_parcels, subscribe
 from tracking.types import utcnow
 from tracking.webhook_delivery import SendResult, WebhookRequest
-from web.feeds.webhook_sender import FakeSender, sender_for
 from web.worker.merchant_jobs import process_outbox, process_outbox_job, stalled_parcels_job
 
-HOOKS = "/api/v1/webhooks"
-RECEIVER = "http://127.0.0.1:9/hooks"
-
-
-@pytest.fixture(autouse=True)
-def fake_network(app: Flask) -> None:
-    app.config.update(WEBHOOK_SENDER="fake", ALLOW_PRIVATE_WEBHOOK_TARGETS=True)
-
-
-@pytest.fixture
-def receiver(app: Flask) -> FakeSender:
-    sender = sender_for(app)
-    assert isinstance(sender, FakeSender)
-    return sender
-
-
-def subscribe(client: FlaskClient, headers: dict[str, str], **body: Any) -> dict[str, Any]:
-    body.setdefault("url", RECEIVER)
-    resp = client.post(HOOKS, json=body, headers=headers)
-    assert resp.status_code == 201, resp.get_json()
-    created: dict[str, Any] = resp.get_json()
-    return created
+pytestmark = pytest.mark.usefixtures("fake_webhooks")  # tests/web/conftest.py
 
 
 def parcel_departs(client: FlaskClient, shop: dict[str, str], scan: Callable[..., None]) -> None:
